@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("USE_TF", "0")  # transformers would import TensorFlow (seconds) for nothing
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("WORKSHOP_SHARED_DIR", ROOT.parent / "shared"))
 

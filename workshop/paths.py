@@ -6,3 +6,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RECIPES_DIR = PROJECT_ROOT / "recipes"
 DATA_DIR = PROJECT_ROOT / "data"
 EVALS_DIR = PROJECT_ROOT / "evals"
+
+
+def project_path(path: str | Path) -> Path:
+    """`path` as given when it exists, else relative to the project root (shipped data, recipes)."""
+    path = Path(path)
+    if not path.exists() and not path.is_absolute() and (PROJECT_ROOT / path).exists():
+        return PROJECT_ROOT / path
+    return path

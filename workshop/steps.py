@@ -25,8 +25,9 @@ def split(
 ) -> dict[str, Any]:
     """Split an instruction file into train/test(/val) JSON files; `limit_test` caps the test set."""
     from workshop.instructions import load_instructions, split as _split, write_splits
+    from workshop.paths import project_path
 
-    parts = _split(load_instructions(data), train=train, test=test, val=val, seed=seed)
+    parts = _split(load_instructions(project_path(data)), train=train, test=test, val=val, seed=seed)
     if limit_test is not None:
         parts["test"] = parts["test"][:limit_test]
     paths = write_splits(parts, step_dir)

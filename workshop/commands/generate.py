@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from workshop.checkpoints import resolve_checkpoint
     from workshop.llm import load
 
-    model = load(resolve_checkpoint(args.model), device=args.device, precision=args.precision)
+    model = load(resolve_checkpoint(args.model, build=True), device=args.device, precision=args.precision)
     kwargs = dict(
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from workshop.respond import respond_file
 
     out = respond_file(
-        resolve_checkpoint(args.model),
+        resolve_checkpoint(args.model, build=True),
         args.data,
         args.key,
         out=args.out,

