@@ -88,6 +88,17 @@ def collect(run_dir: Path) -> dict[str, Any]:
     return results
 
 
+def _flatten(args: dict, prefix: str = "") -> dict[str, Any]:
+    """`{"train": {"max_steps": 2}}` -> `{"train.max_steps": 2}`, for the settings table."""
+    flat: dict[str, Any] = {}
+    for k, v in args.items():
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
 def _fmt(x: Any, digits: int = 1) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
@@ -97,7 +108,7 @@ def markdown(results: dict[str, Any], run_dir: Path, examples: int = 3) -> str:
     lines = [f"# workshop report: {results.get('name') or run_dir.name}", ""]
     lines += ["## Settings", "", "| step | uses | arguments |", "|---|---|---|"]
     for name, s in results["settings"].items():
-        args = ", ".join(f"{k}={v}" for k, v in s["with"].items() if not isinstance(v, dict))
+        args = ", ".join(f"{k}={v}" for k, v in _flatten(s["with"]).items())
         lines.append(f"| {name} | {s['uses']} | {args} |")
     if "finetune" in results:
         lines += ["", "## Finetuning", "", "![loss curve](loss.png)", "", "| series | first | last | points |",
@@ -114,8 +125,9 @@ def markdown(results: dict[str, Any], run_dir: Path, examples: int = 3) -> str:
                          f"| {_fmt(k['median'])} | {_fmt(k['std'])} |")
         paired = judge.get("paired")
         if paired:
-            lines += ["", "Before → after: " + ", ".join(f"{k} = {v}" for k, v in paired.items()
-                                                          if not isinstance(v, (dict, list)) or k == "ci95")]
+            shown = {k: [round(x, 2) for x in v] if isinstance(v, list) else round(v, 4) if isinstance(v, float) else v
+                     for k, v in paired.items() if not isinstance(v, dict)}
+            lines += ["", "Paired difference: " + ", ".join(f"{k} = {v}" for k, v in shown.items())]
         lines += ["", f"![scores]({Path(results['judge_dir']).relative_to(run_dir)}/scores.png)"]
         if paired:
             lines += [f"![paired]({Path(results['judge_dir']).relative_to(run_dir)}/paired.png)"]
@@ -138,6 +150,7 @@ def markdown(results: dict[str, Any], run_dir: Path, examples: int = 3) -> str:
             lines += [f"| {t} | " + " | ".join(_fmt(mmlu[m].get(t), 3) for m in mmlu) + " |" for t in tasks]
     lines += ["", "## Timings", "", "| step | seconds | reused |", "|---|---|---|"]
     lines += [f"| {n} | {t['seconds']} | {'yes' if t['reused'] else ''} |" for n, t in results["timings"].items()]
+    lines.append(f"| total | {sum(t['seconds'] for t in results['timings'].values()):.1f} | |")
     return "\n".join(lines) + "\n"
 
 

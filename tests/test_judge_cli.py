@@ -1,0 +1,111 @@
+"""`workshop judge`: one-line errors for bad data, outputs on disk, and resume after SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workshop.cli import main
+from workshop.judge import score_file
+from workshop.judge.cache import CACHE_FILE
+
+from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def write_data(path: Path, n: int) -> Path:
+    rows = [
+        {"instruction": f"Add {i} and {i + 1}.", "input": "" if i % 2 else "numbers", "output": f"{2 * i + 1}",
+         "a": f"{2 * i + 1}", "b": f"It is {i}."}
+        for i in range(n)
+    ]
+    path.write_text(json.dumps(rows, indent=1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "file is empty"),
+        ("[{\"instruction\": 1,", "not valid JSON"),
+        ("{\"a\": 1}", "expected a JSON list"),
+        ("[]", "list of entries is empty"),
+        ('[{"instruction": "x", "input": "", "output": "y", "a": "z"}, {"instruction": "x", "output": "y"}]',
+         "entry 1 has no key 'a'"),
+        ('[{"instruction": "x", "input": "", "a": "z"}]', "entry 0 has no key 'output'"),
+        ('[{"instruction": "x", "input": "", "output": "y", "a": null}]', "entry 0 key 'a' is a NoneType"),
+    ],
+)
+def test_bad_data_is_one_line_error(tmp_path, capsys, tiny_digits_dir, content, message):
+    data = tmp_path / "data.json"
+    data.write_text(content)
+    out = tmp_path / "o"
+    rc = main(["judge", "--data", str(data), "--key", "a", "--judge", str(tiny_digits_dir), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and err.startswith(f"workshop: error: {data}") and message in err, err
+    assert not (out / "scores.jsonl").exists()
+
+
+def test_missing_file_and_judge_are_one_line_errors(tmp_path, capsys, tiny_digits_dir):
+    assert main(["judge", "--data", str(tmp_path / "nope.json"), "--key", "a", "--judge", str(tiny_digits_dir)]) == 2
+    assert "nope.json: file not found" in capsys.readouterr().err
+    data = write_data(tmp_path / "d.json", 2)
+    assert main(["judge", "--data", str(data), "--key", "a", "--judge", str(tmp_path / "no-judge")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-judge" in err and "Traceback" not in err
+
+
+def mean_score(records: list[dict], key: str) -> float:
+    scores = [r["score"] for r in records if r["key"] == key]
+    return sum(scores) / len(scores)
+
+
+def judge_args(data: Path, judge: Path, out: Path) -> list[str]:
+    return ["judge", "--data", str(data), "--key", "a", "--key", "b", "--judge", str(judge), "--out", str(out),
+            "--batch-size", "1"]
+
+
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}  # a tiny model is latency-bound; a busy core would slow it
+
+
+def test_sigkill_then_resume_scores_each_item_once(tmp_path, tiny_digits_dir, capsys):
+    data, out = write_data(tmp_path / "data.json", 10), tmp_path / "out"
+    cache = out / CACHE_FILE
+    cmd = [sys.executable, "-m", "workshop", *judge_args(data, tiny_digits_dir, out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_THREAD)
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        if cache.exists() and cache.read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished (or failed) before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [line for line in cache.read_text().splitlines(keepends=True) if line.endswith("\n")]
+    assert 3 <= len(before) < 20 and not (out / "summary.json").exists()
+
+    assert main(judge_args(data, tiny_digits_dir, out)) == 0  # the same command again, in this process
+    printed = capsys.readouterr().out
+    assert "| a | 10 / 10 |" in printed and "| b | 10 / 10 |" in printed
+    after = cache.read_text().splitlines(keepends=True)
+    assert after[: len(before)] == before  # finished judgements kept as they were, not redone
+    keys = [json.loads(line)["cache_key"] for line in after]
+    assert len(keys) == len(set(keys)) == 20  # every (entry, key) judged exactly once
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["key"]) for r in records] == [(i, k) for i in range(10) for k in ("a", "b")]
+    assert all(r["score"] is not None and r["mode"] == "logits" for r in records)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["judge"] == str(tiny_digits_dir) and summary["paired"]["n"] == 10
+    assert {p.name for p in out.iterdir()} >= {"scores.jsonl", "summary.json", "summary.md", "scores.png", "paired.png"}
+
+    again = score_file(data, ["a", "b"], out_dir=out, limit=5, judge=str(tiny_digits_dir), batch_size=1, progress=False)
+    assert again["keys"]["a"]["n"] == 5 and again["keys"]["b"]["mean"] == pytest.approx(mean_score(records[:10], "b"))
+    assert cache.read_text().splitlines(keepends=True) == after  # nothing re-scored

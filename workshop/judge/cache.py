@@ -1,0 +1,56 @@
+"""The judge's resume cache: one fsynced JSONL line per finished judgement.
+
+A record is keyed by a hash of the judge id, the mode and its settings, and the prompt,
+so a run killed with SIGKILL and started again skips everything already judged and never
+judges an item twice; changing the judge, mode or template changes the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from workshop.io import AppendLog
+
+CACHE_FILE = Path(".cache") / "judge-cache.jsonl"
+
+
+def cache_key(judge_id: str, mode: str, settings: dict[str, Any], prompt: str) -> str:
+    """Stable key of one judgement."""
+    blob = json.dumps([judge_id, mode, settings, prompt], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+class ScoreCache:
+    """Finished judgements by key, read from (and appended to) `out_dir/.cache/judge-cache.jsonl`.
+
+    With `out_dir=None` the cache lives in memory only (a notebook call without outputs).
+    """
+
+    def __init__(self, out_dir: str | Path | None = None):
+        self.log = AppendLog(Path(out_dir) / CACHE_FILE) if out_dir is not None else None
+        self.done: dict[str, dict] = {}
+        for record in self.log.records() if self.log else []:
+            if isinstance(record, dict) and "cache_key" in record:  # anything else is not ours: re-judge
+                self.done[record.pop("cache_key")] = record
+
+    def __contains__(self, key: str) -> bool:
+        """True when the judgement `key` is finished."""
+        return key in self.done
+
+    def get(self, key: str) -> dict:
+        """The finished judgement `key` (without its cache key)."""
+        return self.done[key]
+
+    def put(self, key: str, record: dict) -> None:
+        """Remember `record` under `key`, durably when there is a log."""
+        self.done[key] = record
+        if self.log:
+            self.log.append({"cache_key": key, **record})
+
+    def close(self) -> None:
+        """Close the log file (the records stay readable in memory)."""
+        if self.log:
+            self.log.close()
