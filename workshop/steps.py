@@ -21,13 +21,18 @@ def download(step_dir: Path, repo_id: str, checkpoint_dir: str | None = None) ->
 
 def split(
     step_dir: Path, data: str, train: float = 0.85, test: float = 0.15, val: float = 0.0,
-    seed: int | None = None, limit_test: int | None = None,
+    seed: int | None = None, limit_test: int | None = None, sha256: str | None = None,
 ) -> dict[str, Any]:
-    """Split an instruction file into train/test(/val) JSON files; `limit_test` caps the test set."""
+    """Split an instruction file (path or URL, checked against `sha256`) into train/test(/val) JSON files."""
+    from workshop.gpt.data import is_url, load_text
     from workshop.instructions import load_instructions, split as _split, write_splits
+    from workshop.io import atomic_write_text
     from workshop.paths import project_path
 
-    parts = _split(load_instructions(project_path(data)), train=train, test=test, val=val, seed=seed)
+    source = project_path(data)
+    if is_url(data):
+        source = atomic_write_text(step_dir / "source.json", load_text(data, sha256=sha256))
+    parts = _split(load_instructions(source), train=train, test=test, val=val, seed=seed)
     if limit_test is not None:
         parts["test"] = parts["test"][:limit_test]
     paths = write_splits(parts, step_dir)
@@ -76,14 +81,17 @@ def mmlu(
     step_dir: Path, model: str | list[str], tasks: list[str], data_dir: str | None = None,
     num_fewshot: int = 0, limit: int | None = None, batch_size: int = 4,
 ) -> dict[str, Any]:
-    """MMLU subjects through lm-eval for one or more checkpoints; skipped with a note when no data is at hand."""
+    """MMLU subjects through lm-eval for one or more checkpoints.
+
+    `data_dir`: a local folder in the official CSV layout, None for the hub (online), or
+    "auto" for a local folder when one is found and a skip note otherwise.
+    """
     from workshop.evals.mmlu import evaluate
 
-    if data_dir == "auto":
+    if data_dir == "auto":  # a local folder if one is at hand, else skip (offline runs)
         data_dir = find_mmlu_data_dir()
-    if data_dir is None or not (Path(data_dir) / "test").is_dir():
-        where = f"at {data_dir}" if data_dir else "given or found"
-        return {"skipped": f"no MMLU data {where}; pass --mmlu-data-dir DIR (official layout: test/<subject>_test.csv)"}
+        if data_dir is None:
+            return {"skipped": "no local MMLU data found; pass --mmlu-data-dir DIR (official layout: test/<subject>_test.csv)"}
     models = [model] if isinstance(model, str) else list(model)
     results = {}
     for i, m in enumerate(models):
