@@ -151,6 +151,8 @@ def load(
     config = Config.from_file(checkpoint_dir / "model_config.yaml")
     state = torch.load(checkpoint_dir / "lit_model.pth", map_location="cpu", mmap=True, weights_only=True)
     state = state.get("model", state)
+    if device.type == "cpu":  # mmap-backed weights make CPU matmuls slower; other devices copy anyway
+        state = {k: v.clone() for k, v in state.items()}
     with torch.device("meta"):
         model = GPT(config)
     model.load_state_dict(state, strict=True, assign=True)
