@@ -1,0 +1,144 @@
+"""Pretraining (section 4): losses fall, checkpoints resume exactly, schedule, autocast, outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from workshop.errors import WorkshopError
+from workshop.gpt.checkpoint import read_checkpoint
+from workshop.gpt.data import DEFAULT_CORPUS, create_dataloader_v1, train_val_loaders
+from workshop.gpt.model import GPT_CONFIG_124M, GPTModel
+from workshop.gpt.plots import plot_losses
+from workshop.gpt.tokenizer import gpt2_tokenizer
+from workshop.gpt.train import autocast_context, calc_loss_loader, lr_at_step, train_model_simple
+
+TINY = {**GPT_CONFIG_124M, "context_length": 32, "emb_dim": 32, "n_heads": 2, "n_layers": 1, "drop_rate": 0.0}
+
+
+def tiny_run(text: str, out_dir=None, seed: int = 123, cfg=TINY, **kwargs):
+    """Build loaders, model and optimizer as the workshop does, then train."""
+    train_loader, val_loader = train_val_loaders(text, batch_size=8, max_length=32, stride=32)
+    torch.manual_seed(seed)
+    model = GPTModel(cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=kwargs.pop("lr", 1e-2), weight_decay=0.1)
+    options = {"num_epochs": 2, "eval_freq": 5, "eval_iter": 2, "progress": False, **kwargs}
+    curves = train_model_simple(
+        model, train_loader, val_loader, optimizer, "cpu", start_context="Every effort moves you",
+        tokenizer=gpt2_tokenizer(), out_dir=out_dir, **options,
+    )
+    return model, curves
+
+
+@pytest.fixture(scope="module")
+def verdict_run(verdict_text, tmp_path_factory):
+    """One 2-epoch run on the-verdict with warmup, cosine decay and clipping, shared by the tests below."""
+    out_dir = tmp_path_factory.mktemp("verdict-run")
+    model, curves = tiny_run(verdict_text, out_dir, eval_freq=6, warmup_steps=3, min_lr=1e-3, grad_clip=1.0)
+    return model, curves, out_dir
+
+
+def test_training_lowers_val_loss(verdict_run):
+    _, (train_losses, val_losses, tokens_seen), _ = verdict_run
+    assert abs(val_losses[0] - math.log(50257)) < 0.5  # an untrained model is a uniform guess
+    assert val_losses[-1] < val_losses[0] - 3.0
+    assert train_losses[-1] < train_losses[0] - 3.0
+    assert tokens_seen == [8 * 32 * (step + 1) for step in range(0, 36, 6)]  # 18 batches of [8, 32] per epoch
+
+
+def test_run_writes_metrics_samples_and_checkpoint(verdict_run):
+    model, (_, val_losses, _), out_dir = verdict_run
+    metrics = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [m["val_loss"] for m in metrics] == val_losses
+    assert metrics[-1]["val_ppl"] == pytest.approx(math.exp(val_losses[-1]))
+    assert metrics[-1]["tokens_per_sec"] > 0
+    lrs = [m["lr"] for m in metrics]  # warmup from 1e-2 / 3, then cosine decay towards 1e-3
+    assert lrs[0] == pytest.approx(1e-2 / 3) and lrs[1] == pytest.approx(lr_at_step(6, 36, 1e-2, 3, 1e-3))
+    assert lrs[1:] == sorted(lrs[1:], reverse=True)
+    samples = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines()]
+    assert [s["epoch"] for s in samples] == [1, 2] and samples[0]["text"].startswith("Every effort moves you")
+
+    ckpt = torch.load(out_dir / "checkpoint.pth", weights_only=True)
+    assert ckpt["state"]["global_step"] == 2 * 18 - 1  # steps count from 0
+    assert ckpt["model_config"] == TINY
+    assert torch.equal(ckpt["model"]["out_head.weight"], model.out_head.weight)
+
+
+def test_resume_continues_at_saved_step(tmp_path):
+    text = DEFAULT_CORPUS.read_text(encoding="utf-8")[:6000]
+    cfg = {**TINY, "drop_rate": 0.1}  # dropout and shuffling: resume must restore the RNG too
+    full_model, full = tiny_run(text, cfg=cfg, eval_freq=3)
+    _, first = tiny_run(text, tmp_path, cfg=cfg, eval_freq=3, max_steps=6)  # stops in epoch 2 (4 batches each)
+    assert read_checkpoint(tmp_path)["state"]["global_step"] == 5
+    resumed_model, resumed = tiny_run(text, tmp_path, seed=999, cfg=cfg, eval_freq=3, resume=True)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(first[0]) == 2 and len(full[0]) == 3
+    assert resumed == full
+    assert steps == [0, 3, 6]
+    for name, tensor in full_model.state_dict().items():
+        assert torch.equal(tensor, resumed_model.state_dict()[name]), name
+
+
+def test_lr_schedule():
+    lrs = [lr_at_step(s, total_steps=20, peak_lr=1.0, warmup_steps=4, min_lr=0.1) for s in range(20)]
+    assert lrs[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert lrs[4] == 1.0 and lrs[-1] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 15 / 16)))
+    assert all(a >= b for a, b in zip(lrs[3:], lrs[4:]))
+    assert lr_at_step(7, 20, peak_lr=0.5) == 0.5
+
+
+def test_bf16_autocast_path_on_cpu():
+    assert type(autocast_context(torch.device("cpu"), "auto")).__name__ == "nullcontext"
+    with pytest.raises(WorkshopError, match="precision 'fp8'"):
+        autocast_context(torch.device("cpu"), "fp8")
+    text = DEFAULT_CORPUS.read_text(encoding="utf-8")[:6000]
+    _, (train_losses, _, _) = tiny_run(text, max_steps=3, eval_freq=2, eval_iter=1, precision="bf16-mixed")
+    assert len(train_losses) == 2 and train_losses[1] < train_losses[0] - 0.5
+
+
+def test_calc_loss_loader_batches():
+    text = DEFAULT_CORPUS.read_text(encoding="utf-8")[:1200]
+    loader = create_dataloader_v1(text, batch_size=2, max_length=16, stride=16, shuffle=False)
+    torch.manual_seed(0)
+    model = GPTModel({**TINY, "context_length": 16}).eval()
+    with torch.no_grad():
+        first_two = calc_loss_loader(loader, model, "cpu", num_batches=2)
+        assert calc_loss_loader(loader, model, "cpu", num_batches=10_000) == pytest.approx(calc_loss_loader(loader, model, "cpu"))
+    assert 9.5 < first_two < 12.0
+    empty = create_dataloader_v1(text, batch_size=10_000, max_length=16, stride=16, drop_last=True)
+    assert len(empty) == 0 and math.isnan(calc_loss_loader(empty, model, "cpu"))
+    with pytest.raises(WorkshopError, match="too few tokens for one window of max_length=16"):
+        create_dataloader_v1("too short", batch_size=2, max_length=16, stride=16)
+
+
+def test_plot_losses_png(tmp_path):
+    path = plot_losses([0, 0.5, 1.0], [0, 512, 1024], [10.9, 7.0, 5.5], [10.9, 7.5, 6.5], tmp_path / "plots" / "losses.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_workshop_section4_numbers(verdict_text):
+    """GPT-2 124M at context 256, seed 123, reproduces the workshop's initial and first training losses."""
+    torch.manual_seed(123)
+    train_loader, val_loader = train_val_loaders(verdict_text, batch_size=2, max_length=256, stride=256)
+    torch.manual_seed(123)
+    model = GPTModel({**GPT_CONFIG_124M, "context_length": 256}).eval()
+    torch.manual_seed(123)
+    with torch.no_grad():
+        assert calc_loss_loader(train_loader, model, "cpu") == pytest.approx(10.98758347829183, abs=1e-4)
+        assert calc_loss_loader(val_loader, model, "cpu") == pytest.approx(10.98110580444336, abs=1e-4)
+
+    torch.manual_seed(123)
+    model = GPTModel({**GPT_CONFIG_124M, "context_length": 256})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0004, weight_decay=0.1)
+    train_losses, val_losses, tokens_seen = train_model_simple(
+        model, train_loader, val_loader, optimizer, "cpu", num_epochs=10, eval_freq=5, eval_iter=5,
+        start_context="Every effort moves you", tokenizer=gpt2_tokenizer(), max_steps=6, progress=False,
+    )
+    # the workshop's log: "Ep 1 (Step 000000): Train loss 9.781, Val loss 9.933", "(Step 000005): ... 8.111, ... 8.339"
+    assert train_losses == pytest.approx([9.781, 8.111], abs=2e-3)
+    assert val_losses == pytest.approx([9.933, 8.339], abs=2e-3)
+    assert tokens_seen == [512, 3072]
