@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    os.environ.setdefault("USE_TF", "0")  # transformers would import TensorFlow (seconds, log noise) for nothing
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

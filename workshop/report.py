@@ -56,6 +56,14 @@ def plot_losses(series: dict[str, list[tuple[float, float]]], path: Path) -> Pat
     return path
 
 
+def _ends(points: list[tuple[float, float]], window: int = 5) -> dict[str, float]:
+    """First and last value of a loss series, and means over its first/last `window` points (per-step losses are noisy)."""
+    values = [v for _, v in points]
+    head, tail = values[:window], values[-window:]
+    return {"first": values[0], "last": values[-1], "first_mean": sum(head) / len(head),
+            "last_mean": sum(tail) / len(tail), "n": len(values)}
+
+
 def collect(run_dir: Path) -> dict[str, Any]:
     """Every figure of a run as one JSON-able dict (the content of results.json)."""
     log = read_json(run_dir / "pipeline.json")
@@ -67,9 +75,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
         metrics = step["outputs"].get("metrics")
         if metrics and Path(metrics).is_file():
             series = read_losses(Path(metrics))
-            results["finetune"] = {
-                col: {"first": pts[0][1], "last": pts[-1][1], "n": len(pts)} for col, pts in series.items()
-            }
+            results["finetune"] = {col: _ends(pts) for col, pts in series.items()}
             results["finetune"]["metrics_csv"] = metrics
     for step in _steps_of(log, "judge"):
         results["judge"] = read_json(step["outputs"]["summary"])
@@ -111,9 +117,9 @@ def markdown(results: dict[str, Any], run_dir: Path, examples: int = 3) -> str:
         args = ", ".join(f"{k}={v}" for k, v in _flatten(s["with"]).items())
         lines.append(f"| {name} | {s['uses']} | {args} |")
     if "finetune" in results:
-        lines += ["", "## Finetuning", "", "![loss curve](loss.png)", "", "| series | first | last | points |",
-                  "|---|---|---|---|"]
-        lines += [f"| {c} | {v['first']:.3f} | {v['last']:.3f} | {v['n']} |"
+        lines += ["", "## Finetuning", "", "![loss curve](loss.png)", "",
+                  "| series | first | last | mean of first 5 | mean of last 5 | points |", "|---|---|---|---|---|---|"]
+        lines += [f"| {c} | {v['first']:.3f} | {v['last']:.3f} | {v['first_mean']:.3f} | {v['last_mean']:.3f} | {v['n']} |"
                   for c, v in results["finetune"].items() if isinstance(v, dict)]
     judge = results.get("judge")
     if judge:

@@ -1,0 +1,118 @@
+"""Recipes: every shipped YAML validates against LitGPT's signatures; typos get suggestions; overrides."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from workshop.cli import main
+from workshop.device import resolve_precision
+from workshop.errors import WorkshopError
+from workshop.paths import RECIPES_DIR
+from workshop.recipes import load_recipe, set_key, validate
+
+RECIPES = sorted(RECIPES_DIR.rglob("*.yaml"))
+SMOLLM2 = RECIPES_DIR / "finetune" / "smollm2-135m-lora.yaml"
+
+
+def test_the_required_recipes_ship():
+    names = {p.name for p in RECIPES}
+    assert {"phi-2-lora.yaml", "llama-3-8b-instruct-lora.yaml", "tenny-phi-2-lora.yaml", "qlora-nf4.yaml",
+            "smollm2-135m-lora.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(RECIPES_DIR)))
+def test_every_recipe_validates(path):
+    if path.parent.name == "gpt":  # `workshop gpt pretrain --config` presets, not `workshop run` recipes
+        from workshop.gpt.config import load_pretrain_config
+
+        assert load_pretrain_config(str(path)).train
+        return
+    recipe = load_recipe(path)
+    if "steps" in recipe:
+        pipeline = pytest.importorskip("workshop.pipeline")
+        if not hasattr(pipeline, "validate_pipeline"):
+            pytest.skip("workshop.pipeline has no validate_pipeline yet")
+        assert pipeline.validate_pipeline(recipe, path)
+        return
+    resolved = validate(recipe, path)
+    assert resolved["precision"] == (recipe.get("precision") if recipe.get("precision") not in (None, "auto")
+                                     else resolve_precision("auto"))
+    for key, value in recipe.get("train", {}).items():
+        assert resolved["train"][key] == value
+
+
+def test_workshop_phi2_recipe_is_the_workshop_command():
+    r = validate(load_recipe(RECIPES_DIR / "finetune" / "phi-2-lora.yaml"))
+    assert r["data"]["class_path"] == "litgpt.data.json_data.JSON"
+    assert r["data"]["init_args"] == {"json_path": "instruction-data.json", "val_split_fraction": 0.1}
+    assert r["train"]["epochs"] == 3 and r["out_dir"] == "out/finetune/lora"
+    assert r["train"]["global_batch_size"] == 16  # the rest are LitGPT's finetune_lora defaults
+    t = validate(load_recipe(RECIPES_DIR / "finetune" / "tenny-phi-2-lora.yaml"))
+    assert (t["lora_r"], t["lora_alpha"], t["lora_dropout"]) == (8, 16, 0.05)
+    assert t["lora_query"] and t["lora_key"] and t["lora_value"] and not t["lora_mlp"]
+    q = validate(load_recipe(RECIPES_DIR / "finetune" / "qlora-nf4.yaml"))
+    assert (q["quantize"], q["precision"]) == ("bnb.nf4-dq", "bf16-true")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.max_stepz=3", "train.max_stepz: unknown key; did you mean 'max_steps'?"),
+        ("lora_alfa=8", "unknown key 'lora_alfa'; did you mean 'lora_alpha'?"),
+        ("data.init_args.json_pth=x.json", "data.init_args.json_pth: unknown key; did you mean 'json_path'?"),
+        ("eval.intervall=5", "eval.intervall: unknown key; did you mean 'interval'?"),
+        ("data.class_path=JSONN", "no class 'JSONN' in litgpt.data or litgpt.data.base; did you mean 'JSON'?"),
+        ("data.init_args.prompt_style=alpacca", "unknown style 'alpacca'; did you mean 'alpaca'?"),
+        ("optimizer.init_args.lrr=0.1", "optimizer.init_args.lrr: unknown key; did you mean 'lr'?"),
+        ("job=finetune", "unknown job 'finetune'; did you mean 'finetune_lora'?"),
+        ("lora_r=eight", "lora_r: expected int, got 'eight'"),
+        ("quantize=nf4", "quantize: expected one of 'bnb.nf4'"),
+        ("precision=fp8", "precision 'fp8' is not known"),
+        ("train.lr_warmup_fraction=0.1", "Can't provide both"),
+    ],
+)
+def test_bad_keys_and_values_fail_in_one_line(override, message, capsys):
+    assert main(["run", str(SMOLLM2), "--dry-run", "--set", override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(SMOLLM2) in err, err
+    assert "\n" not in err and err.startswith("workshop: error:")
+
+
+def test_dry_run_prints_the_resolved_config(capsys):
+    assert main(["run", str(SMOLLM2), "--dry-run", "--set", "train.max_steps=30", "--set", "lora_r=4"]) == 0
+    out = capsys.readouterr().out
+    resolved = yaml.safe_load(out)
+    assert resolved["train"]["max_steps"] == 30 and resolved["lora_r"] == 4
+    assert resolved["precision"] == resolve_precision("auto")
+    assert resolved["eval"]["interval"] == 10 and resolved["train"]["min_lr"] == 6e-05  # LitGPT default filled in
+    assert "nothing was run" in out
+
+
+def test_set_key_parses_yaml_scalars_and_indexes_lists():
+    recipe = {"train": {"epochs": 3}, "steps": [{"with": {"a": 1}}], "data": {"init_args": {"prompt_style": "alpaca"}}}
+    for item in ["train.max_steps=3", "train.max_time=1.5", "train.epochs=null", "steps.0.with.a=[1, 2]",
+                 "lora_mlp=true", "out_dir=out/x", "data.init_args.prompt_style.class_path=workshop.tenny.ContextResponse"]:
+        set_key(recipe, item)
+    assert recipe["train"] == {"epochs": None, "max_steps": 3, "max_time": 1.5}
+    assert recipe["steps"][0]["with"]["a"] == [1, 2] and recipe["lora_mlp"] is True and recipe["out_dir"] == "out/x"
+    assert recipe["data"]["init_args"]["prompt_style"] == {"class_path": "workshop.tenny.ContextResponse"}
+    with pytest.raises(WorkshopError, match="KEY=VALUE"):
+        set_key(recipe, "train.max_steps")
+    with pytest.raises(WorkshopError, match="use an index"):
+        set_key(recipe, "steps.5.with.a=1")
+
+
+def test_recipe_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("job: finetune_lora\ntrain: [unclosed\n")
+    with pytest.raises(WorkshopError, match=r"bad\.yaml:\d+: not valid YAML"):
+        load_recipe(bad)
+    with pytest.raises(WorkshopError, match="recipe not found"):
+        load_recipe(tmp_path / "missing.yaml")
+    with pytest.raises(WorkshopError, match="missing key 'job'"):
+        validate({"checkpoint_dir": "x"}, "r.yaml")
+    with pytest.raises(WorkshopError, match="missing key 'checkpoint_dir'"):
+        validate({"job": "finetune_lora"}, "r.yaml")
+    with pytest.raises(WorkshopError, match="'merge' only applies to job finetune_lora"):
+        validate({"job": "generate", "checkpoint_dir": "x", "merge": True}, "r.yaml")
