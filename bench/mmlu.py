@@ -3,7 +3,7 @@
 Same checkpoint, subject, questions and batch size for both. Reports wall time (load or
 convert, then evaluate), questions per second, bytes written to disk (the process's
 /proc/self/io counter and the size of files left behind) and the largest difference in
-per-answer log-likelihood between the two. Prints Markdown rows for bench/RESULTS-mmlu.md.
+per-answer log-likelihood between the two. Prints Markdown rows for bench/RESULTS.md.
 
     python bench/mmlu.py --limit 40                       # SmolLM2-135M-Instruct, mmlu_philosophy
     python bench/mmlu.py --model DIR --task mmlu_anatomy --limit 0   # whole subject

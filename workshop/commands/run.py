@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,10 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if "steps" in recipe:
         from workshop.pipeline import run_pipeline
 
-        kwargs = {"recipe_path": args.recipe, "dry_run": args.dry_run}
-        if "force" in inspect.signature(run_pipeline).parameters:
-            kwargs["force"] = args.force
-        run_pipeline(recipe, **kwargs)
+        run_pipeline(recipe, recipe_path=args.recipe, dry_run=args.dry_run, force=args.force)
         return 0
     if args.dry_run:
         resolved = validate(recipe, args.recipe)
