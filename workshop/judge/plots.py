@@ -39,7 +39,7 @@ def plot_paired(
     ax.set_ylabel(b)
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
-    ax.set_title(f"{b} vs {a}: points above the line favour {b}", fontsize=9)
+    ax.set_title(f"per item: above the line = {b} scored higher", fontsize=8, wrap=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
