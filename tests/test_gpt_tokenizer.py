@@ -39,14 +39,14 @@ def test_gpt2_ids_from_bundled_files_without_network(empty_tiktoken_cache, monke
 def test_gpt2_uses_tiktoken_cache_when_present(empty_tiktoken_cache):
     empty_tiktoken_cache.mkdir()
     for name, (url, _) in tok.GPT2_BPE_FILES.items():
-        shutil.copy(tok._bundled_bpe_dir() / name, empty_tiktoken_cache / hashlib.sha1(url.encode()).hexdigest())
+        shutil.copy(tok.bundled_bpe_dir() / name, empty_tiktoken_cache / hashlib.sha1(url.encode()).hexdigest())
     assert tok._tiktoken_has_gpt2()
     assert gpt2_tokenizer().encode(HELLO, allowed_special={"<|endoftext|>"}) == HELLO_IDS
 
 
 def test_corrupt_bpe_file_is_rejected(tmp_path):
     for name in tok.GPT2_BPE_FILES:
-        shutil.copy(tok._bundled_bpe_dir() / name, tmp_path / name)
+        shutil.copy(tok.bundled_bpe_dir() / name, tmp_path / name)
     with open(tmp_path / "vocab.bpe", "a", encoding="utf-8") as f:
         f.write("x y\n")
     with pytest.raises(WorkshopError, match="vocab.bpe.*sha256"):

