@@ -12,7 +12,7 @@ from workshop.cli import main
 from workshop.errors import WorkshopError
 
 
-def fake_checkpoint(path: Path, files=REQUIRED_FILES) -> Path:
+def fake_checkpoint(path: Path, files=(*REQUIRED_FILES, "tokenizer.json")) -> Path:
     """A directory holding empty files with the names LitGPT requires."""
     path.mkdir(parents=True)
     for name in files:

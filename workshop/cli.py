@@ -1,68 +1,70 @@
-"""The `workshop` command: a thin argparse layer over the Python API.
+"""The `workshop` command: each verb is a job function whose signature jsonargparse reads.
 
-Each verb lives in `workshop/commands/<verb>.py` with a `register(subparsers)` function
-that adds its parser and sets `func`; heavy imports happen inside the handlers, so
-`workshop --help` is instant. User errors (`WorkshopError`) print one line, exit 2.
+`workshop VERB [flags]` (or `workshop GROUP VERB`, e.g. `workshop eval mmlu`) parses the
+flags of the job named in `workshop.jobs.VERBS` and calls it; `--config FILE` takes the same
+keys as YAML. The verb list is read from the sources' docstrings, so `workshop --help` does
+not import torch. User errors (`WorkshopError`) print one line and exit 2.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 from typing import Sequence
 
 from workshop import __version__
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, closest
+from workshop.jobs import VERBS, run_verb, summary_line
 
-COMMANDS = [
-    "quickstart",
-    "gpt",
-    "download",
-    "generate",
-    "respond",
-    "data",
-    "run",
-    "judge",
-    "eval",
-    "report",
-]
+INTERRUPTED = "workshop: interrupted; finished work is saved, re-run the same command to resume"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The root parser with one sub-parser per verb."""
-    parser = argparse.ArgumentParser(
-        prog="workshop",
-        description="Building LLMs from the Ground Up: GPT-2 from scratch, LitGPT recipes, judge and evals.",
-    )
-    parser.add_argument("--version", action="version", version=f"workshop {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"workshop.commands.{name.replace('-', '_')}")
-        module.register(sub)
-    return parser
+def usage(group: str | None = None) -> str:
+    """The verb list (of one group, or of all), one line each from the job's docstring."""
+    names = [n for n in VERBS if group is None or n.startswith(f"{group} ")]
+    head = f"usage: workshop {group + ' ' if group else ''}VERB [--help] [--config FILE] [flags]\n"
+    about = "Building LLMs from the Ground Up: GPT-2 from scratch, LitGPT recipes, judge and evals.\n" if not group else ""
+    rows = [f"  {n[len(group) + 1:] if group else n:<18} {summary_line(VERBS[n].target)}" for n in names]
+    return f"{head}{about}\nverbs:\n" + "\n".join(rows) + "\n\nEvery verb has --help; flags accept - or _ (--batch-size, --batch_size).\n"
+
+
+def split_verb(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The longest verb name at the start of `argv` (`eval mmlu` before `eval`) and the rest."""
+    for width in (2, 1):
+        name = " ".join(argv[:width])
+        if len(argv) >= width and name in VERBS:
+            return name, argv[width:]
+    return None, argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     os.environ.setdefault("USE_TF", "0")  # transformers would import TensorFlow (seconds, log noise) for nothing
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0 if args.command is None else 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        print(f"workshop {__version__}")
+        return 0
+    name, rest = split_verb(argv)
+    if name is None:
+        groups = {n.split()[0] for n in VERBS if " " in n}
+        if argv and argv[0] in groups and (len(argv) == 1 or argv[1] in ("-h", "--help")):
+            print(usage(argv[0]), end="")
+            return 0
+        if not argv or argv[0] in ("-h", "--help"):
+            print(usage(), end="")
+            return 0
+        words = " ".join(argv[:2]) if argv[0] in groups else argv[0]
+        match = closest(words, VERBS)
+        print(f"workshop: error: unknown verb {words!r}" + (f"; did you mean `workshop {match}`?" if match else
+              "; see `workshop --help`"), file=sys.stderr)
+        return 2
     try:
-        return int(func(args) or 0)
+        return run_verb(name, rest)
     except WorkshopError as e:
         print(f"workshop: error: {e}", file=sys.stderr)
         return 2
-    except FileNotFoundError as e:
-        print(f"workshop: error: {e.filename or e}: file not found; check the path", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print("workshop: interrupted; finished work is saved, re-run the same command to resume", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
 
 

@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 from typing import Callable
 
+from workshop.types import PositiveInt
 from workshop.paths import DATA_DIR
 
 DEFAULT_PATH = DATA_DIR / "instructions" / "instruction-data.json"
@@ -134,8 +135,14 @@ def generate_instructions(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> list[
     return entries
 
 
-def write_default(path: str | Path = DEFAULT_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
-    """Regenerate the shipped file (atomically)."""
+def write_default(out: Path = DEFAULT_PATH, n: PositiveInt = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
+    """Regenerate the project's template-made instruction set (atomically).
+
+    Args:
+        out: output .json or .jsonl
+        n: number of entries
+        seed: generator seed (the shipped file uses the default)
+    """
     from workshop.instructions import write_instructions
 
-    return write_instructions(path, generate_instructions(n, seed))
+    return write_instructions(out, generate_instructions(n, seed))

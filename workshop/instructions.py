@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
+from workshop.types import ClosedUnitInterval, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, atomic_write_jsonl, read_json
 
@@ -77,14 +78,20 @@ def load_instructions(path: str | os.PathLike) -> list[dict]:
     return validate_entries([e for _, e in rows], path, [f"line {n}" for n, _ in rows])
 
 
-def download_workshop_data(path: str | os.PathLike = "instruction-data.json", url: str = WORKSHOP_DATA_URL,
+def download_workshop_data(out: Path = Path("instruction-data.json"), url: str = WORKSHOP_DATA_URL,
                            sha256: str | None = WORKSHOP_DATA_SHA256) -> Path:
-    """Fetch the workshop's 1,100-entry instruction-data.json, check its sha256, write it atomically."""
+    """Fetch the workshop's 1,100-entry instruction-data.json (online), check its sha256, write it atomically.
+
+    Args:
+        out: where to save it
+        url: where to fetch it from
+        sha256: expected sha256 of the file (null: no check)
+    """
     import hashlib
     import urllib.error
     import urllib.request
 
-    path = Path(path)
+    path = Path(out)
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             payload = response.read()
@@ -160,6 +167,43 @@ def write_instructions(path: str | os.PathLike, entries: Sequence[dict]) -> Path
     if path.suffix == ".jsonl":
         return atomic_write_jsonl(path, entries)
     return atomic_write_json(path, list(entries), indent=1)
+
+
+def split_file(
+    data: str,
+    out_dir: Path,
+    train: ClosedUnitInterval = 0.85,
+    test: ClosedUnitInterval = 0.15,
+    val: ClosedUnitInterval = 0.0,
+    seed: int | None = None,
+    limit_test: PositiveInt | None = None,
+    sha256: str | None = None,
+) -> dict[str, Any]:
+    """Split an instruction file (path or URL) into train/test(/val) JSON files, the workshop's way.
+
+    Returns each part's path and size: {"train": path, "n_train": 935, "test": ..., ...}.
+
+    Args:
+        data: Alpaca-style .json list or .jsonl (instruction, input, output), or an http(s) URL
+        out_dir: folder for train.json, test.json (and val.json)
+        train: fraction for training
+        test: fraction for testing
+        val: fraction for validation (0: no val.json)
+        seed: shuffle with this seed first (default: keep the file order, as the workshop does)
+        limit_test: keep only the first N test entries (quick runs)
+        sha256: expected sha256 of a downloaded file
+    """
+    from workshop.gpt.data import is_url, load_text
+    from workshop.io import atomic_write_text
+
+    source = Path(data)
+    if is_url(data):
+        source = atomic_write_text(Path(out_dir) / "source.json", load_text(data, sha256=sha256))
+    parts = split(load_instructions(source), train=train, test=test, val=val, seed=seed)
+    if limit_test is not None and "test" in parts:
+        parts["test"] = parts["test"][:limit_test]
+    paths = write_splits(parts, out_dir)
+    return {**{name: str(p) for name, p in paths.items()}, **{f"n_{name}": len(rows) for name, rows in parts.items()}}
 
 
 def write_splits(splits: dict[str, list], out_dir: str | os.PathLike, suffix: str = ".json") -> dict[str, Path]:

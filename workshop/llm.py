@@ -21,22 +21,6 @@ from workshop.device import default_device, precision_to_dtype, resolve_precisio
 from workshop.engine import decode_steps, generate_tokens
 from workshop.errors import WorkshopError
 
-REQUIRED_FILES = ("lit_model.pth", "model_config.yaml")
-
-
-def check_checkpoint_dir(checkpoint_dir: Path) -> None:
-    """Fail in one line when `checkpoint_dir` is not a LitGPT checkpoint."""
-    if not checkpoint_dir.is_dir():
-        raise WorkshopError(
-            f"{checkpoint_dir}: checkpoint directory not found; run `workshop download <repo_id>` "
-            "(offline: `workshop download smollm2-135m-instruct`)"
-        )
-    missing = [f for f in REQUIRED_FILES if not (checkpoint_dir / f).is_file()]
-    if not (checkpoint_dir / "tokenizer.json").is_file() and not (checkpoint_dir / "tokenizer.model").is_file():
-        missing.append("tokenizer.json or tokenizer.model")
-    if missing:
-        raise WorkshopError(f"{checkpoint_dir}: not a LitGPT checkpoint, missing {', '.join(missing)}")
-
 
 @dataclass
 class LoadedModel:
@@ -73,7 +57,8 @@ class LoadedModel:
             )
         return ids
 
-    def _generator(self, seed: int | None) -> torch.Generator | None:
+    def generator(self, seed: int | None) -> torch.Generator | None:
+        """A random stream for sampling on this model's device (None = the global one)."""
         return None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
 
     def generate(
@@ -98,7 +83,7 @@ class LoadedModel:
         ids = self._prompt_ids(prompt, chat, sys_prompt)
         out: list[int] = []
         shown = ""
-        steps = decode_steps(self.model, [ids], max_new_tokens, temperature, top_k, top_p, self._generator(seed))
+        steps = decode_steps(self.model, [ids], max_new_tokens, temperature, top_k, top_p, self.generator(seed))
         for token in steps:
             out.append(int(token[0]))
             if any(tuple(out[-len(s) :]) == s for s in self.stop_tokens):
@@ -121,12 +106,16 @@ class LoadedModel:
         sys_prompt: str | None = None,
         batch_size: int = 8,
         progress: bool = False,
+        generator: torch.Generator | None = None,
     ) -> list[str]:
-        """Replies to many prompts, `batch_size` at a time (similar lengths batched together)."""
+        """Replies to many prompts, `batch_size` at a time (similar lengths batched together).
+
+        Sampling draws from `generator` when given (a caller's stream across calls), else from `seed`.
+        """
         ids = [self._prompt_ids(p, chat, sys_prompt) for p in prompts]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         replies: list[str] = [""] * len(ids)
-        generator = self._generator(seed)
+        generator = generator if generator is not None else self.generator(seed)
         bar = tqdm(total=len(ids), desc="generate", unit="prompt", disable=not progress)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -143,9 +132,14 @@ class LoadedModel:
 def load(
     checkpoint_dir: str | Path, device: str | torch.device | None = None, precision: str | None = "auto"
 ) -> LoadedModel:
-    """Load a LitGPT checkpoint directory onto `device` (default: CUDA if available, else CPU)."""
-    checkpoint_dir = Path(checkpoint_dir)
-    check_checkpoint_dir(checkpoint_dir)
+    """Load a LitGPT checkpoint onto `device` (default: CUDA if available, else CPU).
+
+    `checkpoint_dir` is any name the CLI takes: a directory, a repo id under checkpoints/, or
+    smollm2-135m-instruct (built offline when missing).
+    """
+    from workshop.checkpoints import resolve_checkpoint
+
+    checkpoint_dir = resolve_checkpoint(checkpoint_dir, build=True)
     device = torch.device(device) if device is not None else default_device()
     dtype = precision_to_dtype(resolve_precision(precision, device))
     config = Config.from_file(checkpoint_dir / "model_config.yaml")

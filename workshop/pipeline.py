@@ -1,8 +1,8 @@
 """Pipeline recipes: `steps:` chained in one YAML, each step cached by its inputs.
 
 A pipeline recipe has `name`, `out_dir`, optional `vars` and a list of `steps`, each
-`{name, uses, with}`: `uses` is a step kind from `workshop.steps`, `with` its keyword
-arguments. A value `${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier
+`{name, uses, with}`: `uses` is a step kind from `workshop.steps`, `with` the keyword
+arguments of its job, parsed by the same signature as the CLI verb (`workshop.jobs`). A value `${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier
 step's output. Each step writes `out_dir/<name>/step.json`: a finished step whose inputs
 hash is unchanged is reused; an interrupted one resumes in its own folder (respond and
 judge keep progress files); a step whose inputs changed starts afresh.
@@ -11,7 +11,6 @@ judge keep progress files); a step whose inputs changed starts afresh.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import re
 import shutil
@@ -19,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, suggest
 from workshop.io import atomic_write_json
 from workshop.steps import STEPS
-from workshop.typecheck import suggest
 
 TOP_KEYS = {"name", "description", "out_dir", "vars", "steps"}
 STEP_KEYS = {"name", "uses", "with"}
@@ -59,27 +57,43 @@ def validate_pipeline(recipe: dict, path: str | Path = "<recipe>") -> list[dict]
     return steps
 
 
-def _check_args(uses: str, args: dict, where: str) -> None:
-    """Step arguments against the step function's signature (finetune_lora: against LitGPT's)."""
-    if uses == "finetune_lora":
-        from workshop.recipes import job_function, validate
+def _check_args(uses: str, args: dict, where: str) -> dict[str, Any]:
+    """A step's `with:` parsed by its job's signature (finetune_lora: by LitGPT's parser); defaults filled.
 
-        placeholder = {k: v for k, v in args.items() if not (isinstance(v, str) and REF.search(v))}
-        placeholder.setdefault("checkpoint_dir", "checkpoint")
-        params = set(inspect.signature(job_function("finetune_lora")).parameters) | {"merge", "description"}
-        for key in args:
-            if key not in params:
-                raise WorkshopError(f"{where}: unknown key '{key}'{suggest(key, params)} (finetune_lora)")
-        validate({"job": "finetune_lora", **placeholder}, where)
-        return
-    params = inspect.signature(STEPS[uses]).parameters
-    valid = [p for p in params if p != "step_dir"]
+    Before the run, values that reference earlier steps (`${...}`) are left out and required
+    keys may be missing; once interpolated (`final`), every key is checked.
+    """
+    final = not REF.search(json.dumps(args))
+    known = {k: v for k, v in args.items() if not (isinstance(v, str) and REF.search(v)) and not
+             (isinstance(v, (list, dict)) and REF.search(json.dumps(v)))}
+    valid = _step_params(uses)
     for key in args:
         if key not in valid:
             raise WorkshopError(f"{where}: unknown key '{key}'{suggest(key, valid)} (step {uses})")
-    for p in valid:
-        if params[p].default is inspect.Parameter.empty and p not in args:
-            raise WorkshopError(f"{where}: missing key '{p}' (required by step {uses})")
+    if uses == "finetune_lora":
+        from workshop.recipes import validate
+
+        known.setdefault("checkpoint_dir", "checkpoint")
+        validate({"job": "finetune_lora", **known}, where, check_files=final)
+        return args
+    from workshop.jobs import parse_values, target
+
+    step = STEPS[uses]
+    return parse_values(target(step.job), known, where, skip=set(step.owns), check_required=final)
+
+
+def _step_params(uses: str) -> set[str]:
+    """The `with:` keys a step kind takes: its job's parameters, less those the step fills itself."""
+    import inspect
+
+    from workshop.jobs import target
+
+    if uses == "finetune_lora":
+        from workshop.recipes import OUR_KEYS, job_function
+
+        return set(inspect.signature(job_function("finetune_lora")).parameters) | OUR_KEYS - {"job"}
+    step = STEPS[uses]
+    return set(inspect.signature(target(step.job)).parameters) - set(step.owns)
 
 
 def interpolate(value: Any, scope: dict[str, dict[str, Any]]) -> Any:
@@ -108,7 +122,7 @@ def _fingerprint(value: Any, run_dir: Path) -> list[str]:
     """Size and mtime of existing files/dirs an argument names outside the run folder."""
     marks = []
     for v in value if isinstance(value, list) else [value]:
-        if isinstance(v, str) and len(v) < 4096 and Path(v).exists() and run_dir.resolve() not in Path(v).resolve().parents:
+        if isinstance(v, (str, Path)) and len(str(v)) < 4096 and Path(v).exists() and run_dir.resolve() not in Path(v).resolve().parents:
             p = Path(v)
             files = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file())
             marks += [f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
@@ -141,13 +155,13 @@ def run_pipeline(
     for step in steps:
         name, uses = step["name"], step["uses"]
         raw = step.get("with") or {}
-        args = interpolate(raw, scope)
+        args = _check_args(uses, interpolate(raw, scope), f"{recipe_path}: steps.{name}.with")
         refs = hashes if uses == "report" else {r for r, _ in REF.findall(json.dumps(raw))}  # a report reads all
         upstream = sorted(hashes[r] for r in refs if r in hashes)
         digest = step_hash(uses, args, upstream, run_dir)
         record = _run_step(name, uses, args, digest, run_dir, force)
         scope[name], hashes[name] = record["outputs"], digest
-        log["steps"][name] = {"uses": uses, "with": args, **record}
+        log["steps"][name] = {"uses": uses, "with": json.loads(json.dumps(args, default=str)), **record}
         atomic_write_json(run_dir / "pipeline.json", log)
     return {name: scope[name] for name in log["steps"]}
 
@@ -167,8 +181,21 @@ def _run_step(name: str, uses: str, args: dict, digest: str, run_dir: Path, forc
     print(f"[{name}] {'resuming' if resumed else 'running'} {uses} ...")
     atomic_write_json(record_path, {"hash": digest, "status": "running"})
     start = time.time()
-    outputs = STEPS[uses](step_dir=step_dir, **args)
+    outputs = run_step(uses, args, step_dir)
     record = {"hash": digest, "status": "done", "seconds": time.time() - start, "outputs": outputs}
     atomic_write_json(record_path, record)
     print(f"[{name}] done in {record['seconds']:.1f} s")
     return {**record, "reused": False}
+
+
+def run_step(uses: str, args: dict, step_dir: Path) -> dict[str, Any]:
+    """Call the step's job with its checked arguments plus the ones it owns; return the named outputs."""
+    if uses == "finetune_lora":
+        from workshop.recipes import finetune_step
+
+        return finetune_step(step_dir, **args)
+    from workshop.jobs import target
+
+    step = STEPS[uses]
+    result = target(step.job)(**args, **{name: value(step_dir) for name, value in step.owns.items()})
+    return step.outputs(result, step_dir, args)

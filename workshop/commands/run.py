@@ -1,37 +1,38 @@
-"""`workshop run RECIPE.yaml`: validate a YAML recipe and run its LitGPT job (or pipeline) in-process."""
+"""`workshop run RECIPE`: a LitGPT job recipe (finetune_lora, generate, merge_lora) or a `steps:` pipeline."""
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a YAML recipe (finetune_lora, generate, merge_lora, or a steps: pipeline)",
-                       description=__doc__)
-    p.add_argument("recipe", help="path of the recipe, e.g. recipes/finetune/smollm2-135m-lora.yaml")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key, value parsed as YAML (repeatable), e.g. --set train.max_steps=3")
-    p.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; run nothing")
-    p.add_argument("--force", action="store_true", help="rerun even when out_dir/final was made by the same recipe")
-    p.set_defaults(func=run)
+def run(recipe: str, overrides: list[str] = [], dry_run: bool = False, force: bool = False) -> None:  # noqa: B006
+    """Run a YAML recipe in-process: a LitGPT job (finetune_lora, generate, merge_lora) or a steps: pipeline.
 
+    `--dry-run` prints the config LitGPT's own parser produces (its defaults filled in) and
+    checks that the checkpoint and data files exist, running nothing.
 
-def run(args: argparse.Namespace) -> int:
+    Args:
+        recipe: a recipe file, or a shipped recipe's name (smollm2-135m-lora, pipelines/quickstart; see `workshop recipes`)
+        overrides: KEY=VALUE to override a key, the value parsed as YAML, e.g. --set train.max_steps=3 (repeatable)
+        dry_run: validate and print the resolved config; run nothing
+        force: rerun even when the output was made by the same recipe
+    """
     import yaml
 
-    from workshop.recipes import load_recipe, run_job, validate
+    from workshop.recipes import find_recipe, load_recipe, run_job, validate
 
-    recipe = load_recipe(args.recipe, args.overrides)
-    if "steps" in recipe:
+    path = find_recipe(recipe)
+    loaded = load_recipe(path, overrides)
+    if "steps" in loaded:
         from workshop.pipeline import run_pipeline
 
-        run_pipeline(recipe, recipe_path=args.recipe, dry_run=args.dry_run, force=args.force)
-        return 0
-    if args.dry_run:
-        resolved = validate(recipe, args.recipe)
+        run_pipeline(loaded, recipe_path=path, dry_run=dry_run, force=force)
+        return
+    if dry_run:  # the config as LitGPT's parser resolves it first, then the files it needs
+        resolved = validate(loaded, path, check_files=False)
         print(yaml.safe_dump(resolved, sort_keys=False).rstrip())
-        print(f"# {args.recipe}: valid ({resolved['job']}); nothing was run (--dry-run)")
-        return 0
-    out = run_job(recipe, force=args.force, path=args.recipe)
-    print(f"workshop: {recipe['job']} finished; output in {out}")
-    return 0
+        validate(loaded, path)
+        print(f"# {path}: valid ({resolved['job']}); nothing was run (--dry-run)")
+        return
+    out = run_job(loaded, force=force, path=path)
+    print(f"workshop: {loaded['job']} finished; output in {Path(out)}")

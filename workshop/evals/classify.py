@@ -17,6 +17,7 @@ from typing import Any, Callable
 import yaml
 from tqdm.auto import tqdm
 
+from workshop.types import ExistingFile, NonNegativeInt, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.evals.classify_data import label_words, read_labelled
 from workshop.evals.metrics import accuracy_from_matrix, confusion_matrix, mcc_from_matrix
@@ -100,30 +101,44 @@ def label_tokens(encode: Callable[[str], list[int]], prompt: str, words: list[st
 
 
 def classify(
-    model_dir: str | Path,
-    data: str | Path,
+    model_dir: str,
+    data: ExistingFile,
     labels: str,
     prompt: str = "default",
-    shots: int = 4,
-    shots_data: str | Path | None = None,
-    batch_size: int = 8,
+    shots: NonNegativeInt = 4,
+    shots_data: ExistingFile | None = None,
+    batch_size: PositiveInt = 8,
     seed: int = 0,
-    limit: int | None = None,
+    limit: PositiveInt | None = None,
     text_field: str | None = None,
     label_field: str = "label",
     device: str | None = None,
-    out_dir: str | Path | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Classify the rows of `data`; returns accuracy, MCC, confusion matrix and per-row predictions.
+    """Few-shot label-word classification: accuracy, MCC and confusion matrix from the model's own head.
 
+    The label word whose first token scores higher at the last position is the prediction.
     Few-shot examples come from `shots_data` when given, else from `data` (and are then not scored).
+
+    Args:
+        model_dir: checkpoint directory, repo id under checkpoints/, or smollm2-135m-instruct
+        data: .tsv (CoLA layout as is, or with a header), .csv or .jsonl of labelled sentences
+        labels: label words, e.g. 'acceptable,unacceptable' (0/1 data: 1 = first) or '1=yes,0=no'
+        prompt: template name in evals/classify/ (default, cola, sentiment) or a YAML path
+        shots: labelled examples in the prompt, taken from shots_data or data
+        shots_data: file to take the examples from (default: data, and those rows are not scored)
+        batch_size: sequences per forward pass
+        seed: seed for picking the examples
+        limit: score only the first N rows
+        text_field: text column/key (default: sentence or text)
+        label_field: label column/key
+        device: cpu, cuda, cuda:1, ... (default: cuda if available)
+        out_dir: folder for classify.json and predictions.jsonl
     """
     import workshop
     from workshop.checkpoints import resolve_checkpoint
     from workshop.evals.scoring import tail_logits
 
-    if shots < 0 or batch_size < 1:
-        raise WorkshopError("--shots must be >= 0 and --batch-size >= 1")
     template = load_template(prompt)
     raw = read_labelled(data, text_field, label_field)
     mapping = label_words([label for _, label in raw], labels)

@@ -86,6 +86,19 @@ def load_lm(model_dir: Path, backend: str, batch_size: int, device: str | None, 
     return lm, {"converted_bytes": converted, "load_s": time.perf_counter() - start}
 
 
+def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
+    """`auto` -> a local folder in the official layout ($WORKSHOP_MMLU_DATA_DIR or ./data/mmlu), else None (hub)."""
+    import os
+
+    if data_dir is None or str(data_dir) != "auto":
+        return Path(data_dir) if data_dir is not None else None
+    for candidate in (os.environ.get("WORKSHOP_MMLU_DATA_DIR"), "data/mmlu"):
+        if candidate and (Path(candidate) / "test").is_dir():
+            return Path(candidate)
+    raise WorkshopError("--data-dir auto: no local MMLU folder found; set $WORKSHOP_MMLU_DATA_DIR or pass --data-dir DIR "
+                        "(official layout: test/<subject>_test.csv)")
+
+
 def evaluate(
     model_dir: str | Path,
     tasks: str | Sequence[str] = "mmlu",
@@ -187,13 +200,18 @@ def load_or_evaluate(model: str, out_dir: Path | None, **kwargs: Any) -> dict:
     return evaluate(model, out_dir=out_dir, **kwargs)
 
 
+def compare_dir(out_dir: Path, index: int, model: str) -> Path:
+    """Where `compare` keeps the results of its `index`-th model."""
+    return out_dir / f"{index}-{Path(model).name}"
+
+
 def compare(models: Sequence[str], out_dir: str | Path | None = None, **kwargs: Any) -> dict[str, dict]:
     """Evaluate (or read) several models on the same tasks; writes compare.md to `out_dir`."""
     if len(models) < 2:
         raise WorkshopError("--compare needs at least two checkpoints (or results.json files)")
     results = {}
     for i, model in enumerate(models):
-        sub = Path(out_dir) / f"{i}-{Path(model).name}" if out_dir is not None else None
+        sub = compare_dir(Path(out_dir), i, model) if out_dir is not None else None
         results[model] = load_or_evaluate(model, sub, **kwargs)
     if out_dir is not None:
         atomic_write_text(Path(out_dir) / "compare.md", compare_markdown(results))

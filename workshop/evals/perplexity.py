@@ -13,6 +13,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from workshop.types import ExistingFile, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, read_records
 
@@ -36,21 +37,31 @@ def windows(ids: list[int], max_length: int) -> list[list[int]]:
 
 
 def perplexity(
-    model_dir: str | Path,
-    data: str | Path,
+    model_dir: str,
+    data: ExistingFile,
     field: str = "text",
-    batch_size: int = 8,
-    max_length: int | None = None,
+    batch_size: PositiveInt = 8,
+    max_length: PositiveInt | None = None,
     device: str | None = None,
-    out_dir: str | Path | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """{"loss": mean token loss, "perplexity": exp(loss), "tokens", "texts", "per_text": [...]}."""
+    """Mean next-token loss over the texts' tokens (padding masked) and its exp, the perplexity.
+
+    Returns {"loss", "perplexity", "tokens", "texts", "per_text": [...]}.
+
+    Args:
+        model_dir: checkpoint directory, repo id under checkpoints/, or smollm2-135m-instruct
+        data: .jsonl (or .json list) of records with a text field
+        field: record key holding the text
+        batch_size: sequences per forward pass
+        max_length: window length for long texts (default: the model's context)
+        device: cpu, cuda, cuda:1, ... (default: cuda if available)
+        out_dir: folder for perplexity.json
+    """
     import workshop
     from workshop.checkpoints import resolve_checkpoint
     from workshop.evals.scoring import encode_plain, sequence_losses
 
-    if batch_size < 1:
-        raise WorkshopError("--batch-size must be >= 1")
     texts = read_texts(data, field)
     loaded = workshop.load(resolve_checkpoint(model_dir), device=device)
     tok = loaded.tokenizer

@@ -7,22 +7,20 @@ are one-line errors naming the file and the key.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from workshop.errors import WorkshopError
+from workshop.errors import WorkshopError, suggest
 from workshop.gpt.model import ATTN_IMPLS, GPT_CONFIG_124M
 from workshop.paths import RECIPES_DIR
+from workshop.types import NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt
 
 PRESETS_DIR = RECIPES_DIR / "gpt"
 MODEL_KEYS = {**GPT_CONFIG_124M, "attn_impl": "eager"}
-# Settings that count something and must be at least 1.
-POSITIVE = {"batch_size", "stride", "num_epochs", "eval_freq", "eval_iter", "checkpoint_every",
-            "vocab_size", "context_length", "emb_dim", "n_heads", "n_layers"}
+POSITIVE = {"vocab_size", "context_length", "emb_dim", "n_heads", "n_layers"}  # model sizes: at least 1
 
 
 @dataclass
@@ -31,27 +29,27 @@ class DataConfig:
 
     text: str | None = None  # path or URL; None = the project's own corpus in data/pretrain/
     sha256: str | None = None  # expected sha256 of a downloaded text
-    train_ratio: float = 0.9
-    batch_size: int = 2
-    stride: int | None = None  # None = context_length (non-overlapping windows)
+    train_ratio: OpenUnitInterval = 0.9
+    batch_size: PositiveInt = 2
+    stride: PositiveInt | None = None  # None = context_length (non-overlapping windows)
 
 
 @dataclass
 class TrainConfig:
     """Optimizer and loop settings (defaults: the workshop's section 4)."""
 
-    num_epochs: int = 10
-    lr: float = 4e-4
-    weight_decay: float = 0.1
-    eval_freq: int = 5
-    eval_iter: int = 5
+    num_epochs: PositiveInt = 10
+    lr: PositiveFloat = 4e-4
+    weight_decay: NonNegativeFloat = 0.1
+    eval_freq: PositiveInt = 5
+    eval_iter: PositiveInt = 5
     start_context: str = "Every effort moves you"
     seed: int = 123
-    warmup_steps: int = 0
-    min_lr: float | None = None  # set it to decay the learning rate along a cosine
-    grad_clip: float | None = None
+    warmup_steps: NonNegativeInt = 0
+    min_lr: NonNegativeFloat | None = None  # set it to decay the learning rate along a cosine
+    grad_clip: PositiveFloat | None = None
     precision: str = "auto"  # "auto" = bf16 autocast on a bf16 GPU, fp32 elsewhere
-    checkpoint_every: int | None = None  # steps; a checkpoint is also written after every epoch
+    checkpoint_every: PositiveInt | None = None  # steps; a checkpoint is also written after every epoch
 
 
 @dataclass
@@ -63,37 +61,13 @@ class PretrainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def _checked(cls, values: Any, where: str):
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and mistyped values."""
-    if not isinstance(values, dict):
-        raise WorkshopError(f"{where}: expected a mapping of settings, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key, value in values.items():
-        if key not in fields:
-            raise WorkshopError(f"{where}.{key}: unknown setting; valid: {', '.join(fields)}")
-        expected = fields[key].type
-        if value is None and "None" in expected:
-            continue
-        if isinstance(value, bool) or not _type_ok(value, expected):
-            raise WorkshopError(f"{where}.{key}: expected {expected}, got {value!r}")
-        if key in POSITIVE and value < 1 or key == "train_ratio" and not 0 < value < 1:
-            raise WorkshopError(f"{where}.{key}: {value!r} is out of range; use {'0 < x < 1' if key == 'train_ratio' else '1 or more'}")
-    return cls(**values)
-
-
-def _type_ok(value: Any, annotation: str) -> bool:
-    """Check a YAML scalar against a simple annotation string such as 'float | None'."""
-    names = {"int": (int,), "float": (int, float), "str": (str,)}
-    return any(isinstance(value, names[n]) for n in (a.strip() for a in annotation.split("|")) if n in names)
-
-
-def _model_config(values: Any, where: str) -> dict[str, Any]:
+def model_config(values: Any, where: str) -> dict[str, Any]:
     """The workshop's model dict: all keys of GPT_CONFIG_124M (+ optional attn_impl), type-checked."""
     if not isinstance(values, dict):
         raise WorkshopError(f"{where}: expected a mapping of model settings")
     for key, value in values.items():
         if key not in MODEL_KEYS:
-            raise WorkshopError(f"{where}.{key}: unknown model setting; valid: {', '.join(MODEL_KEYS)}")
+            raise WorkshopError(f"{where}.{key}: unknown model setting{suggest(key, MODEL_KEYS)}")
         if type(value) is not type(MODEL_KEYS[key]) and not (key == "drop_rate" and type(value) is int):
             raise WorkshopError(f"{where}.{key}: expected {type(MODEL_KEYS[key]).__name__}, got {value!r}")
         if key in POSITIVE and value < 1:
@@ -118,7 +92,10 @@ def preset_path(name_or_path: str) -> Path:
 
 
 def load_pretrain_config(name_or_path: str) -> PretrainConfig:
-    """Read and check a preset (name or YAML path)."""
+    """Read and check a preset (name or YAML path) with the `workshop gpt pretrain` signature."""
+    from workshop.commands.gpt import pretrain
+    from workshop.jobs import parse_values
+
     path = preset_path(name_or_path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -130,8 +107,5 @@ def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     unknown = set(raw) - {"model", "data", "train"}
     if unknown:
         raise WorkshopError(f"{path}: unknown section {sorted(unknown)[0]!r}; use model, data and train")
-    return PretrainConfig(
-        model=_model_config(raw.get("model", {}), f"{path}: model"),
-        data=_checked(DataConfig, raw.get("data", {}), f"{path}: data"),
-        train=_checked(TrainConfig, raw.get("train", {}), f"{path}: train"),
-    )
+    args = parse_values(pretrain, raw, str(path))
+    return PretrainConfig(model=model_config(args["model"] or {}, f"{path}: model"), data=args["data"], train=args["train"])

@@ -9,7 +9,7 @@ run resumes where it stopped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from tqdm.auto import tqdm
 
@@ -19,6 +19,7 @@ from workshop.judge.cache import ScoreCache, cache_key
 from workshop.judge.generate_mode import generate_scores
 from workshop.judge.prompt import build_prompt, load_template, prompt_hash, template_fields
 from workshop.judge.summary import build_summary, write_outputs
+from workshop.types import ExistingFile, NonNegativeFloat, PositiveInt
 
 DEFAULT_JUDGE = "meta-llama/Meta-Llama-3-8B-Instruct"
 MODES = ("auto", "logits", "generate")
@@ -164,17 +165,39 @@ def default_out_dir(data_path: str | Path) -> Path:
 
 
 def score_file(
-    data_path: str | Path,
-    keys: Sequence[str],
-    out_dir: str | Path | None = None,
-    limit: int | None = None,
-    **kwargs: Any,
+    data: ExistingFile,
+    keys: list[str],
+    judge: str = DEFAULT_JUDGE,
+    mode: Literal["auto", "logits", "generate"] = "auto",
+    batch_size: PositiveInt = 8,
+    out_dir: Path | None = None,
+    template: Path | None = None,
+    limit: PositiveInt | None = None,
+    max_new_tokens: PositiveInt = 50,
+    temperature: NonNegativeFloat = 0.0,
+    seed: int | None = None,
 ) -> dict:
-    """Judge a JSON/JSONL file of entries, write the outputs into `out_dir`, return the summary."""
-    entries = read_records(data_path)
-    if limit is not None and limit < 1:
-        raise WorkshopError(f"--limit {limit}: must be at least 1")
+    """Score responses 0..100 with an LLM judge (logits or generate mode), with statistics and plots.
+
+    Writes scores.jsonl, summary.json, summary.md, scores.png and paired.png into `out_dir`
+    and resumes an interrupted run from its cache; returns the summary.
+
+    Args:
+        data: JSON list (or JSONL) of entries with instruction/input/output and the responses
+        keys: response field(s) to judge; give --key twice to compare two (e.g. before/after)
+        judge: judge checkpoint dir, repo id, or smollm2-135m-instruct (offline)
+        mode: logits reads the probability of every score (local judges); generate parses a written score
+        batch_size: items per forward pass / generation batch
+        out_dir: output folder (default: <data dir>/<data stem>-judge)
+        template: prompt template file with {instruction} {input} {output} {response} (default: the workshop's)
+        limit: judge only the first N entries
+        max_new_tokens: generate mode: answer length limit
+        temperature: generate mode: 0 = greedy
+        seed: generate mode: sampling seed when temperature > 0
+    """
+    entries = read_records(data)
     if limit is not None:
         entries = entries[:limit]
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(data_path)
-    return score(entries, keys, out_dir=out_dir, source=str(data_path), **kwargs)[1]
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(data)
+    return score(entries, keys, judge=judge, mode=mode, batch_size=batch_size, out_dir=out_dir, template=template,
+                 max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=str(data))[1]

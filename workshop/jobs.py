@@ -1,0 +1,247 @@
+"""Every verb is one typed Python function; its CLI flags, `--config` YAML keys and pipeline
+`with:` keys are all read from that signature by jsonargparse (LitGPT's pattern).
+
+`VERBS` names each verb's job function ("module:function"). A default, a type such as
+`PositiveInt` and each flag's help (the docstring's `Args:`) are written once, in the
+function; `parse_args` (CLI), `parse_values` (pipeline steps, YAML) and a plain Python call
+all meet the same signature. jsonargparse's errors become one line naming the flag or key,
+with the fix and the closest valid name.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from workshop.errors import WorkshopError, closest
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A CLI verb: its job function and how people spell its arguments."""
+
+    target: str  # "module:function": the job's one typed signature
+    positional: tuple[str, ...] = ()  # parameters that may also be given as leading bare words
+    aliases: dict[str, str] = field(default_factory=dict)  # extra flag spellings -> parameter
+    show: str | None = None  # "module:function" printing the result for people (default: print it)
+    presets: str | None = None  # folder under recipes/ whose YAML names `--config NAME` may use
+    default_config: str | None = None  # the preset applied when no --config is given
+
+
+VERBS: dict[str, Verb] = {
+    "quickstart": Verb("workshop.commands.quickstart:quickstart", aliases={"set": "overrides"}),
+    "gpt pretrain": Verb("workshop.commands.gpt:pretrain", presets="gpt", default_config="tiny",
+                         aliases={"text": "data.text", "sha256": "data.sha256", "epochs": "train.num_epochs"}),
+    "gpt generate": Verb("workshop.commands.gpt:generate"),
+    "gpt download": Verb("workshop.commands.gpt:download"),
+    "download": Verb("workshop.checkpoints:download", positional=("repo_id",)),
+    "generate": Verb("workshop.commands.generate:generate"),
+    "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show"),
+    "data split": Verb("workshop.instructions:split_file", positional=("data",), show="workshop.commands.data:show_split"),
+    "data download": Verb("workshop.instructions:download_workshop_data", show="workshop.commands.data:show_written"),
+    "data generate": Verb("workshop.datagen:write_default", show="workshop.commands.data:show_written"),
+    "run": Verb("workshop.commands.run:run", positional=("recipe",), aliases={"set": "overrides"}),
+    "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys"}, show="workshop.commands.judge:show"),
+    "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"}),
+    "eval list": Verb("workshop.commands.eval:list_tasks", positional=("pattern",)),
+    "eval classify": Verb("workshop.evals.classify:classify", show="workshop.commands.eval:show_classify"),
+    "eval perplexity": Verb("workshop.evals.perplexity:perplexity", show="workshop.commands.eval:show_perplexity"),
+    "report": Verb("workshop.report:write_report", positional=("run_dir",), show="workshop.commands.report:show"),
+}
+
+
+def target(spec: str) -> Callable:
+    """The function behind "module:function"."""
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def summary_line(spec: str) -> str:
+    """The first docstring line of a job, read from its source without importing it (fast --help)."""
+    module, name = spec.split(":")
+    origin = importlib.util.find_spec(module).origin
+    tree = ast.parse(open(origin, encoding="utf-8").read())
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return (ast.get_docstring(node) or "").strip().splitlines()[0]
+    raise LookupError(spec)
+
+
+def build_parser(func: Callable, prog: str, skip: set[str] | frozenset[str] = frozenset()) -> Any:
+    """A jsonargparse parser for `func`'s parameters (minus `skip`) plus `--config FILE`."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    import workshop.types  # noqa: F401  (registers ExistingFile / ExistingDir)
+
+    doc = inspect.getdoc(func) or ""
+    parser = ArgumentParser(prog=prog, description=doc.split("\n\nArgs:")[0], exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML file of these keys (the flags' names)")
+    parser.add_function_arguments(func, as_group=False, skip=set(skip), fail_untyped=True)
+    return parser
+
+
+def list_params(func: Callable) -> set[str]:
+    """Parameters typed as lists: a repeated `--key a --key b` appends."""
+    hints = typing.get_type_hints(func)
+
+    def is_list(tp: Any) -> bool:
+        return typing.get_origin(tp) in (list, Sequence) or any(is_list(a) for a in typing.get_args(tp))
+
+    return {name for name, tp in hints.items() if name != "return" and is_list(tp)}
+
+
+def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]:
+    """People's spellings -> jsonargparse's: `--batch-size` -> `--batch_size`, aliases, leading
+    positional words, preset names after `--config`, and list flags (`--key a --key b`,
+    `--compare A B`) -> `--key+ a --key+ b`."""
+    lists = list_params(func)
+    hints = typing.get_type_hints(func)
+    bools = {n for n, tp in hints.items() if tp is bool}
+    words = list(argv)
+    out: list[str] = []
+    positional = list(verb.positional)
+    while words and positional and not words[0].startswith("-"):
+        out += [f"--{positional.pop(0)}", words.pop(0)]
+    if verb.default_config and "--config" not in words and not any(w.startswith("--config=") for w in words):
+        out += ["--config", preset(verb.default_config, verb.presets)]
+    list_flag = None  # the list parameter whose values are being read
+    for word in words:
+        if out and out[-1] == "--config":
+            out.append(preset(word, verb.presets))
+            continue
+        if not word.startswith("--") or word in ("--help", "--print_config"):
+            if list_flag and out[-1] != f"--{list_flag}+":
+                out.append(f"--{list_flag}+")
+            out.append(word)
+            continue
+        flag, eq, value = word[2:].partition("=")
+        head, dot, rest = flag.partition(".")
+        head = head.replace("-", "_")
+        head = verb.aliases.get(head, head)
+        if head.startswith("no_") and head[3:] in bools and not eq:  # --no-progress
+            out.append(f"--{head[3:]}=false")
+            continue
+        if head in bools and not eq:  # a bare --dry-run means true
+            out.append(f"--{head}=true")
+            continue
+        list_flag = head if head in lists and not dot and not value.startswith("[") else None
+        if list_flag and eq:
+            out += [f"--{head}+", value]
+            continue
+        out.append(f"--{head}{dot}{rest}" + (f"={value}" if eq else ""))
+        if list_flag:
+            out[-1] += "+"
+    return out
+
+
+def preset(name: str, folder: str | None) -> str:
+    """`--config NAME`: a file as given, else the preset recipes/<folder>/NAME.yaml."""
+    from pathlib import Path
+
+    from workshop.paths import RECIPES_DIR
+
+    if folder is None or Path(name).exists() or not (RECIPES_DIR / folder / f"{name}.yaml").is_file():
+        return name
+    return str(RECIPES_DIR / folder / f"{name}.yaml")
+
+
+def literal_choices(func: Callable, key: str) -> tuple[Any, ...]:
+    """The allowed values of a `Literal[...]` (or Optional Literal) parameter, else ()."""
+    tp = typing.get_type_hints(func).get(key)
+    args = (tp,) + typing.get_args(tp)
+    return next((typing.get_args(a) for a in args if typing.get_origin(a) is typing.Literal), ())
+
+
+def one_line(error: Exception, func: Callable, flags: bool = True, parser: Any = None) -> str:
+    """jsonargparse's message as one line naming the flag (or key), the fix and the closest name."""
+    text = " ".join(str(error).split())
+    params = [p for p in inspect.signature(func).parameters]
+    if parser is not None:  # nested keys too (train.max_steps)
+        params += [k for k in parser.get_defaults().keys() if "." in k and not k.startswith("config")]
+    spell = (lambda k: f"--{k}") if flags else (lambda k: k)
+    m = re.match(r'Parser key "([\w.]+)": (.*)', text)
+    if m:
+        key, detail = m.groups()
+        choices = literal_choices(func, key)
+        if choices:  # jsonargparse's message for a Literal is unhelpful ("Cannot take a Union of no types")
+            return f"{spell(key)}: use one of {', '.join(map(str, choices))}"
+        detail = re.sub(r"^Not of type (\w+): ", lambda t: f"not of type {t.group(1)}: ", detail)
+        detail = detail.replace("Expected a <class 'list'>. Got value: ", "expected a list, got ")
+        from workshop.types import FIXES
+
+        fix = next((f for t, f in FIXES.items() if f"type {t}" in detail), None)
+        return f"{spell(key)}: {detail}" + (f"; {fix}" if fix else "")
+    m = re.match(r"Unrecognized arguments: (--)?([\w.+-]+)", text)
+    if m:
+        key = m.group(2).rstrip("+").replace("-", "_")
+        match = closest(key, params)
+        hint = f"did you mean {spell(match)}?" if match else f"valid: {', '.join(spell(p) for p in params)}"
+        return f"{spell(key)}: unknown {'flag' if flags else 'key'}; {hint}"
+    m = re.search(r"Group '([\w.]+)' does not accept nested key '([\w.]+)'", text)
+    if m:
+        key = f"{m.group(1)}.{m.group(2)}"
+        match = closest(key, params)
+        return f"{spell(key)}: unknown {'flag' if flags else 'key'}" + (f"; did you mean {spell(match)}?" if match else "")
+    m = re.search(r"Key '([\w.]+)' is not expected|Unexpected key[s]? '?([\w.]+)'?", text)
+    if m:
+        key = next(g for g in m.groups() if g)
+        match = closest(key, params)
+        return f"{spell(key)}: unknown {'flag' if flags else 'key'}" + (f"; did you mean {spell(match)}?" if match else "")
+    m = re.search(r'Key "([\w.]+)" is required', text)
+    if m:
+        return f"{spell(m.group(1))}: missing; it is required"
+    return text
+
+
+def parse_values(func: Callable, values: dict[str, Any], where: str, skip: set[str] = frozenset(),
+                 check_required: bool = True) -> dict[str, Any]:
+    """Keyword arguments for `func` from a YAML mapping, checked and completed with its defaults."""
+    parser = build_parser(func, where, skip)
+    try:
+        cfg = parser.parse_object(values, _skip_validation=not check_required)
+        if not check_required:
+            parser.validate(cfg, skip_required=True)
+        cfg = parser.instantiate_classes(cfg)
+    except WorkshopError:
+        raise
+    except Exception as e:  # jsonargparse raises ArgumentError / ValueError / TypeError for bad values
+        raise WorkshopError(f"{where}: {one_line(e, func, flags=False, parser=parser)}") from None
+    return _kwargs(cfg, func, skip)
+
+
+def _kwargs(cfg: Any, func: Callable, skip: set[str]) -> dict[str, Any]:
+    params = inspect.signature(func).parameters
+    return {name: cfg[name] for name in params if name not in skip and name in cfg}
+
+
+def parse_args(name: str, argv: Sequence[str]) -> tuple[Callable, dict[str, Any]]:
+    """The job function of verb `name` and its keyword arguments from `argv` (exits on --help)."""
+    verb = VERBS[name]
+    func = target(verb.target)
+    parser = build_parser(func, f"workshop {name}")
+    try:
+        cfg = parser.parse_args(normalize_argv(argv, func, verb))
+        cfg = parser.instantiate_classes(cfg)
+    except WorkshopError:
+        raise
+    except Exception as e:
+        raise WorkshopError(f"workshop {name}: {one_line(e, func, parser=parser)}") from None
+    return func, _kwargs(cfg, func, set())
+
+
+def run_verb(name: str, argv: Sequence[str]) -> int:
+    """Parse `argv` for verb `name`, call its job and show the result."""
+    func, kwargs = parse_args(name, argv)
+    result = func(**kwargs)
+    show = VERBS[name].show
+    if show:
+        target(show)(result, **kwargs)
+    elif result is not None:
+        print(result)
+    return 0
