@@ -69,7 +69,7 @@ def test_resolve_errors_name_path_and_fix(tmp_path, monkeypatch):
     with pytest.raises(WorkshopError, match="empty has no lit_model.pth"):
         resolve_checkpoint(tmp_path / "empty")
     partial = fake_checkpoint(tmp_path / "partial", files=("lit_model.pth", "model_config.yaml"))
-    with pytest.raises(WorkshopError, match="partial: checkpoint is missing tokenizer.json, tokenizer_config.json"):
+    with pytest.raises(WorkshopError, match="partial: checkpoint is missing tokenizer.json or tokenizer.model"):
         resolve_checkpoint(partial)
 
 
@@ -133,5 +133,5 @@ def test_cli_help_lists_offline_alias(capsys):
         main(["download", "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for needle in (SMOLLM2_ALIAS, "--checkpoint-dir", "--access-token", "--force", "--offline", "checkpoints/<org>/<name>"):
+    for needle in (SMOLLM2_ALIAS, "--checkpoint_dir", "--access_token", "--force", "--offline", "checkpoints/<org>/<name>"):
         assert needle in out

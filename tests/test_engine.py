@@ -80,8 +80,8 @@ def test_forward_masked_tree_equals_separate_forwards(tiny):
 
 
 def test_load_errors_are_one_line(tmp_path):
-    with pytest.raises(WorkshopError, match="checkpoint directory not found"):
+    with pytest.raises(WorkshopError, match="no checkpoint at .*nope"):
         workshop.load(tmp_path / "nope")
     (tmp_path / "model_config.yaml").write_text("name: x\n")
-    with pytest.raises(WorkshopError, match="missing lit_model.pth"):
+    with pytest.raises(WorkshopError, match="has no lit_model.pth"):
         workshop.load(tmp_path)

@@ -35,7 +35,7 @@ def test_validation_errors_name_the_step_and_suggest():
     bad_ref = {"name": "b", "uses": "respond", "with": {"model": "${nope.checkpoint}", "data": "d", "key": "k"}}
     with pytest.raises(WorkshopError, match=r"refers to no earlier step"):
         validate_pipeline({**base, "steps": base["steps"] + [bad_ref]})
-    with pytest.raises(WorkshopError, match=r"missing key 'data'"):
+    with pytest.raises(WorkshopError, match=r"data: missing; it is required"):
         validate_pipeline({**base, "steps": [{"name": "a", "uses": "split", "with": {}}]})
 
 

@@ -46,7 +46,7 @@ def test_batched_equals_sequential(tiny):
 
 def test_resume_reuses_finished_entries_only(tiny, tmp_path):
     progress = tmp_path / "progress.jsonl"
-    run = settings_hash(tiny, "response", max_new_tokens=12, temperature=0.0, seed=None)
+    run = settings_hash(tiny, "response", max_new_tokens=12, temperature=0.0, seed=None, batch_size=2)
     with AppendLog(progress) as log:
         log.append({"run": run, "index": 1, "response": "CACHED"})
         log.append({"run": "other-model", "index": 2, "response": "STALE"})
@@ -90,8 +90,8 @@ def test_sigkill_then_rerun_answers_every_entry_once(tiny_checkpoint_dir, tmp_pa
 def test_bad_input_is_one_line_error(tiny_checkpoint_dir, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text('[{"input": "x"}]')
-    assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(bad)]) == 2
+    assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(bad), "--key", "r"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "entry 0 has no 'instruction'" in err
-    assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(tmp_path / "missing.json")]) == 2
+    assert err.count("\n") == 1 and "entry 0 has no text 'instruction'" in err
+    assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(tmp_path / "missing.json"), "--key", "r"]) == 2
     assert "file not found" in capsys.readouterr().err

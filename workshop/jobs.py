@@ -11,12 +11,15 @@ with the fix and the closest valid name.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import importlib.util
 import inspect
+import json
 import re
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from workshop.errors import WorkshopError, closest
@@ -98,46 +101,65 @@ def list_params(func: Callable) -> set[str]:
 
 def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]:
     """People's spellings -> jsonargparse's: `--batch-size` -> `--batch_size`, aliases, leading
-    positional words, preset names after `--config`, and list flags (`--key a --key b`,
-    `--compare A B`) -> `--key+ a --key+ b`."""
-    lists = list_params(func)
+    positional words, preset names after `--config`, bare boolean flags (`--dry-run`,
+    `--no-progress`), and list flags (`--key a --key b`, `--compare A B`) -> one JSON list."""
     hints = typing.get_type_hints(func)
-    bools = {n for n, tp in hints.items() if tp is bool}
-    words = list(argv)
-    out: list[str] = []
+    lists, bools = list_params(func), {n for n, tp in hints.items() if tp is bool}
+    words, out = list(argv), []
     positional = list(verb.positional)
     while words and positional and not words[0].startswith("-"):
         out += [f"--{positional.pop(0)}", words.pop(0)]
     if verb.default_config and "--config" not in words and not any(w.startswith("--config=") for w in words):
         out += ["--config", preset(verb.default_config, verb.presets)]
-    list_flag = None  # the list parameter whose values are being read
+    collected: dict[str, list[str]] = {}  # list parameter -> its values, in order
+    current = None  # the list parameter whose values are being read
     for word in words:
         if out and out[-1] == "--config":
             out.append(preset(word, verb.presets))
+        elif not word.startswith("--") or word in ("--help", "--print_config"):
+            collected[current].append(word) if current else out.append(word)
             continue
-        if not word.startswith("--") or word in ("--help", "--print_config"):
-            if list_flag and out[-1] != f"--{list_flag}+":
-                out.append(f"--{list_flag}+")
-            out.append(word)
+        else:
+            flag, eq, value = word[2:].partition("=")
+            head, dot, rest = flag.partition(".")
+            head = verb.aliases.get(head.replace("-", "_"), head.replace("-", "_"))
+            current = None
+            if head.startswith("no_") and head[3:] in bools and not eq:
+                out.append(f"--{head[3:]}=false")
+            elif head in bools and not eq:
+                out.append(f"--{head}=true")
+            elif head in lists and not dot:
+                current = head
+                collected.setdefault(head, []).extend([value] if eq else [])
+            else:
+                out.append(f"--{head}{dot}{rest}" + (f"={value}" if eq else ""))
             continue
-        flag, eq, value = word[2:].partition("=")
-        head, dot, rest = flag.partition(".")
-        head = head.replace("-", "_")
-        head = verb.aliases.get(head, head)
-        if head.startswith("no_") and head[3:] in bools and not eq:  # --no-progress
-            out.append(f"--{head[3:]}=false")
-            continue
-        if head in bools and not eq:  # a bare --dry-run means true
-            out.append(f"--{head}=true")
-            continue
-        list_flag = head if head in lists and not dot and not value.startswith("[") else None
-        if list_flag and eq:
-            out += [f"--{head}+", value]
-            continue
-        out.append(f"--{head}{dot}{rest}" + (f"={value}" if eq else ""))
-        if list_flag:
-            out[-1] += "+"
+        current = None
+    for name, values in collected.items():
+        out.append(f"--{name}={values[0]}" if len(values) == 1 and values[0].startswith("[") else
+                   f"--{name}={json.dumps(values)}")
     return out
+
+
+def plain(value: Any) -> Any:
+    """Values with jsonargparse's restricted types (PositiveInt is an int subclass) as plain Python
+    numbers and paths, inside lists, dicts and dataclasses too, so they pickle and compare as usual."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Path):
+        return Path(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                                             if f.init})
+    return value
 
 
 def preset(name: str, folder: str | None) -> str:
@@ -217,7 +239,7 @@ def parse_values(func: Callable, values: dict[str, Any], where: str, skip: set[s
 
 def _kwargs(cfg: Any, func: Callable, skip: set[str]) -> dict[str, Any]:
     params = inspect.signature(func).parameters
-    return {name: cfg[name] for name in params if name not in skip and name in cfg}
+    return {name: plain(cfg[name]) for name in params if name not in skip and name in cfg}
 
 
 def parse_args(name: str, argv: Sequence[str]) -> tuple[Callable, dict[str, Any]]:

@@ -49,10 +49,10 @@ def validate_pipeline(recipe: dict, path: str | Path = "<recipe>") -> list[dict]
             raise WorkshopError(f"{at}.uses: unknown step kind '{uses}'{suggest(uses, STEPS)}")
         if name in seen:
             raise WorkshopError(f"{at}.name: step name '{name}' is used twice; names must be unique")
-        _check_args(uses, args, f"{at}.with")
         for ref, _ in REF.findall(json.dumps(args)):
             if ref not in seen:
                 raise WorkshopError(f"{at}.with: ${{{ref}...}} refers to no earlier step{suggest(ref, seen)}")
+        _check_args(uses, args, f"{at}.with")
         seen.add(name)
     return steps
 

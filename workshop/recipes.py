@@ -22,6 +22,7 @@ import contextlib
 import copy
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -40,6 +41,7 @@ JOBS = {
 }
 OUR_KEYS = {"job", "merge", "description"}
 RECORD = "workshop_recipe.json"
+CLASS_KEYS = {"data": ("litgpt.data",), "optimizer": ("torch.optim",)}  # keys taking {class_path, init_args}
 SHIPPED = "workshop:"  # prefix naming a file shipped with the toolkit
 # Ranges LitGPT's annotations leave open (plain int/float): checked after its parser.
 RANGES = {
@@ -157,10 +159,41 @@ def _parse(recipe: dict, where: str) -> tuple[Any, Any]:
     values = {k: v for k, v in recipe.items() if k not in OUR_KEYS}
     if "merge" in recipe and job != "finetune_lora":
         raise WorkshopError(f"{where}: key 'merge' only applies to job finetune_lora; remove it")
+    for key, modules in CLASS_KEYS.items():
+        if isinstance(values.get(key), dict):
+            values[key] = _check_class_spec(values[key], modules, f"{where}: {key}")
     try:
         return parser, parser.parse_object(values)
     except Exception as e:  # jsonargparse's ArgumentError and friends
         raise WorkshopError(f"{where}: {one_line(e, job_function(job), flags=False, parser=parser)} (job {job})") from None
+
+
+def _check_class_spec(spec: dict, modules: tuple[str, ...], where: str) -> dict:
+    """A `{class_path, init_args}` value: the class found (short names too) and its init_args
+    named, so a typo gets "did you mean" before jsonargparse's nested Union message."""
+    import inspect
+
+    path = spec.get("class_path")
+    if not isinstance(path, str):
+        raise WorkshopError(f"{where}.class_path: missing; give a class, e.g. {modules[0]}.{'JSON' if 'data' in modules[0] else 'AdamW'}")
+    module_name, _, name = path.rpartition(".")
+    candidates = {n: m for m in ([module_name] if module_name else modules) for n in dir(importlib.import_module(m))
+                  if inspect.isclass(getattr(importlib.import_module(m), n))}
+    if name not in candidates:
+        raise WorkshopError(f"{where}.class_path: no class {name!r} in {' or '.join(dict.fromkeys(candidates.values()))}"
+                            f"{suggest(name, candidates)}")
+    cls = getattr(importlib.import_module(candidates[name]), name)
+    params = set(inspect.signature(cls).parameters)
+    for key, value in (spec.get("init_args") or {}).items():
+        if key not in params:
+            raise WorkshopError(f"{where}.init_args.{key}: unknown key{suggest(key, params)} ({name})")
+    style = (spec.get("init_args") or {}).get("prompt_style")
+    if isinstance(style, str):
+        from litgpt.prompts import prompt_styles
+
+        if style not in prompt_styles:
+            raise WorkshopError(f"{where}.init_args.prompt_style: unknown style {style!r}{suggest(style, prompt_styles)}")
+    return {**spec, "class_path": f"{cls.__module__}.{name}" if not module_name else path}
 
 
 def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bool = True) -> dict:
@@ -182,6 +215,13 @@ def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bo
         resolved["description"] = str(recipe["description"])
     resolved.update(yaml.safe_load(parser.dump(cfg, skip_none=False, skip_check=True)))
     _check_ranges(resolved, where)
+    for section, cls_path in (("train", "litgpt.args:TrainArgs"), ("eval", "litgpt.args:EvalArgs")):
+        if isinstance(resolved.get(section), dict):  # their __post_init__ checks (warmup steps vs fraction)
+            module, name = cls_path.split(":")
+            try:
+                getattr(importlib.import_module(module), name)(**resolved[section])
+            except (ValueError, TypeError) as e:
+                raise WorkshopError(f"{where}: {section}: {e}") from None
     if "precision" in resolved:
         try:
             resolved["precision"] = resolve_precision(resolved.get("precision") or "auto")
@@ -227,7 +267,8 @@ def build_args(resolved: dict, where: str = "<recipe>") -> dict:
     """Keyword arguments for the LitGPT function: Paths, TrainArgs/EvalArgs, a data module instance."""
     parser, cfg = _parse({k: v for k, v in resolved.items() if k not in ("merge", "description")}, where)
     init = parser.instantiate_classes(cfg)
-    return {name: init[name] for name in cfg.keys() if "." not in name and name != "config"}
+    params = inspect.signature(job_function(resolved["job"], where)).parameters
+    return {name: init[name] for name in params if name in init}
 
 
 def recipe_hash(resolved: dict) -> str:

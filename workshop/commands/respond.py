@@ -6,6 +6,6 @@ from pathlib import Path
 from typing import Any
 
 
-def show(out: Path, key: str, **_: Any) -> None:
+def show(written: Path, key: str, **_: Any) -> None:
     """Where the responses went."""
-    print(f"wrote {out} (key {key!r})")
+    print(f"wrote {written} (key {key!r})")

@@ -176,6 +176,7 @@ def score_file(
     max_new_tokens: PositiveInt = 50,
     temperature: NonNegativeFloat = 0.0,
     seed: int | None = None,
+    progress: bool = True,
 ) -> dict:
     """Score responses 0..100 with an LLM judge (logits or generate mode), with statistics and plots.
 
@@ -194,10 +195,12 @@ def score_file(
         max_new_tokens: generate mode: answer length limit
         temperature: generate mode: 0 = greedy
         seed: generate mode: sampling seed when temperature > 0
+        progress: show a progress bar
     """
     entries = read_records(data)
     if limit is not None:
         entries = entries[:limit]
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(data)
     return score(entries, keys, judge=judge, mode=mode, batch_size=batch_size, out_dir=out_dir, template=template,
-                 max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=str(data))[1]
+                 max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=str(data),
+                 progress=progress)[1]
