@@ -10,12 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from workshop.errors import WorkshopError
 from workshop.errors import closest
@@ -117,12 +115,10 @@ def _check_network(repo_id: str) -> None:
     message = f"no network: cannot reach {constants.ENDPOINT} to download {repo_id}; {OFFLINE_HINT}"
     if constants.HF_HUB_OFFLINE:
         raise WorkshopError(message.replace("no network", "no network (HF_HUB_OFFLINE is set)"))
-    url = urlparse(constants.ENDPOINT)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=5).close()
-    except OSError:
-        raise WorkshopError(message) from None
+    from workshop.fetch import reachable
+
+    if not reachable(constants.ENDPOINT):
+        raise WorkshopError(message)
 
 
 def _check_supported(repo_id: str) -> None:

@@ -39,12 +39,12 @@ class Verb:
 
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("workshop.commands.quickstart:quickstart", aliases={"set": "overrides"}),
-    "gpt pretrain": Verb("workshop.commands.gpt:pretrain", presets="gpt", default_config="tiny",
+    "gpt pretrain": Verb("workshop.commands.gpt:gpt_pretrain", presets="gpt", default_config="tiny",
                          aliases={"text": "data.text", "sha256": "data.sha256", "epochs": "train.num_epochs"}),
-    "gpt generate": Verb("workshop.commands.gpt:generate"),
-    "gpt download": Verb("workshop.commands.gpt:download"),
+    "gpt generate": Verb("workshop.commands.gpt:gpt_generate"),
+    "gpt download": Verb("workshop.commands.gpt:gpt_download"),
     "download": Verb("workshop.checkpoints:download", positional=("repo_id",)),
-    "generate": Verb("workshop.commands.generate:generate"),
+    "generate": Verb("workshop.commands.generate:generate_reply"),
     "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show"),
     "data split": Verb("workshop.instructions:split_file", positional=("data",), show="workshop.commands.data:show_split"),
     "data download": Verb("workshop.instructions:download_workshop_data", show="workshop.commands.data:show_written"),

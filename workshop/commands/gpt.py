@@ -25,7 +25,7 @@ def _device(name: str | None) -> Any:
     return torch.device(name) if name else default_device()
 
 
-def pretrain(
+def gpt_pretrain(
     model: dict[str, Any] | None = None,
     data: DataConfig = DataConfig(),
     train: TrainConfig = TrainConfig(),
@@ -60,7 +60,7 @@ def pretrain(
     return None
 
 
-def generate(
+def gpt_generate(
     prompt: str,
     checkpoint: Path | None = None,
     openai: SIZES | None = None,
@@ -113,7 +113,7 @@ def generate(
     return token_ids_to_text(token_ids.cpu(), tokenizer)
 
 
-def download(size: SIZES = "124M", dir: Path = MODELS_DIR) -> str:
+def gpt_download(size: SIZES = "124M", dir: Path = MODELS_DIR) -> str:
     """Download OpenAI's GPT-2 checkpoint files (resumable).
 
     Args:

@@ -60,7 +60,7 @@ def perplexity(
     """
     import workshop
     from workshop.checkpoints import resolve_checkpoint
-    from workshop.evals.scoring import encode_plain, sequence_losses
+    from workshop.engine import sequence_losses
 
     texts = read_texts(data, field)
     loaded = workshop.load(resolve_checkpoint(model_dir), device=device)
@@ -69,7 +69,7 @@ def perplexity(
     max_length = max_length or loaded.model.max_seq_length
     pieces: list[tuple[int, list[int]]] = []  # (text index, window)
     for i, text in enumerate(texts):
-        ids = encode_plain(tok, text)
+        ids = loaded.encode_plain(text)
         pieces += [(i, w) for w in windows([prefix, *ids], max_length)]
     order = sorted(range(len(pieces)), key=lambda p: -len(pieces[p][1]))  # similar lengths share a batch
     sums, counts = [0.0] * len(texts), [0] * len(texts)

@@ -93,7 +93,7 @@ def preset_path(name_or_path: str) -> Path:
 
 def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     """Read and check a preset (name or YAML path) with the `workshop gpt pretrain` signature."""
-    from workshop.commands.gpt import pretrain
+    from workshop.commands.gpt import gpt_pretrain
     from workshop.jobs import parse_values
 
     path = preset_path(name_or_path)
@@ -107,5 +107,5 @@ def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     unknown = set(raw) - {"model", "data", "train"}
     if unknown:
         raise WorkshopError(f"{path}: unknown section {sorted(unknown)[0]!r}; use model, data and train")
-    args = parse_values(pretrain, raw, str(path))
+    args = parse_values(gpt_pretrain, raw, str(path))
     return PretrainConfig(model=model_config(args["model"] or {}, f"{path}: model"), data=args["data"], train=args["train"])
