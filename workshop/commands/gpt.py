@@ -55,8 +55,8 @@ def gpt_pretrain(
     result = run_pretraining(config, out, resume=not restart, device=_device(device), max_steps=max_steps,
                              progress=progress)
     if result.val_losses:
-        print(f"val loss {result.val_losses[-1]:.3f} (perplexity {result.val_perplexity:.1f}) after "
-              f"{result.tokens_seen[-1]:,} tokens; outputs in {result.out_dir}")
+        print(f"val loss {result.val_losses[-1]:.3f} (perplexity {result.val_perplexity:.1f}) at step "
+              f"{result.last_step} (the last), after {result.tokens_seen[-1]:,} tokens; outputs in {result.out_dir}")
     return None
 
 
@@ -75,7 +75,7 @@ def gpt_generate(
 
     Args:
         prompt: text to continue
-        checkpoint: a `workshop gpt pretrain` output dir or its checkpoint file
+        checkpoint: a `workshop gpt pretrain` output dir or its model.pth (config.json beside it)
         openai: OpenAI's GPT-2 of this size instead (downloaded once; needs the [tf] extra)
         max_new_tokens: tokens to generate
         temperature: 0 = greedy; higher = more random
