@@ -128,3 +128,24 @@ def test_classify_pipeline_outputs_follow_the_contract(tsv, tiny_checkpoint_dir,
     assert after["paired"]["n"] == 8 and after["paired"]["baseline"] == outputs["before"]["results"]
     weights = torch.load(Path(outputs["finetune"]["checkpoint"]) / "lit_model.pth.lora", weights_only=True)["model"]
     assert weights and all("lora_" in k for k in weights)
+
+
+def test_cola_llama_recipe_resolves_and_dry_run_names_what_is_missing(tmp_path, monkeypatch, capsys):
+    from workshop.paths import RECIPES_DIR
+    from workshop.recipes import load_recipe
+
+    path = RECIPES_DIR / "finetune" / "cola-label-words-lora.yaml"
+    r = validate(load_recipe(path), path, check_files=False)  # LitGPT's parser resolves it (its defaults filled in)
+    assert (r["quantize"], r["precision"], r["checkpoint_dir"]) == ("bnb.nf4", "bf16-true", "checkpoints/meta-llama/Llama-3.1-8B")
+    assert r["data"]["class_path"] == "workshop.finetune.labels.LabelWords"
+    args = r["data"]["init_args"]
+    assert (args["prompt"], args["quote_labels"], args["shots"], args["labels"]) == ("pattern", True, 0,
+                                                                                    "acceptable,unacceptable")
+    assert (args["train_path"], args["val_path"]) == ("data/cola/in_domain_train.tsv", "data/cola/in_domain_dev.tsv")
+    assert r["train"]["max_seq_length"] == 96 and r["train"]["min_lr"] == 6e-05  # LitGPT's TrainArgs default filled in
+    assert r["eval"]["evaluate_example"] == "first" and r["lora_r"] == 16
+    monkeypatch.chdir(tmp_path)  # no checkpoint, no data/cola here
+    assert main(["run", str(path), "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert "quantize: bnb.nf4" in out and "class_path: workshop.finetune.labels.LabelWords" in out
+    assert "checkpoint_dir: no checkpoint at checkpoints/meta-llama/Llama-3.1-8B" in err

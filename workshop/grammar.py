@@ -24,7 +24,7 @@ from workshop.types import PositiveInt
 
 DEFAULT_DIR = DATA_DIR / "grammar"
 ERRORS = ("agreement", "word order")
-SPLITS = {"train": 400, "val": 80, "test": 200}
+SPLITS = {"train": 1200, "val": 80, "test": 200}
 DEFAULT_SEED = 7
 
 SUBJECTS = [  # (singular, plural)
