@@ -12,7 +12,7 @@ positions, overwriting its padding in the cache. No attention mask, no position 
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Generator, Iterator, Sequence
 
 import torch
 from litgpt.model import GPT, batched_index_select, do_softcapping
@@ -110,16 +110,13 @@ def _ends_with_stop(tokens: list[int], stop_tokens: Sequence[Sequence[int]]) -> 
 
 
 @torch.inference_mode()
-def decode_steps(
-    model: GPT,
-    prompts: Sequence[Sequence[int]],
-    max_new_tokens: int,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    top_p: float = 1.0,
-    generator: torch.Generator | None = None,
-) -> Iterator[torch.Tensor]:
-    """Yield the next token of every row (B,) per step, decoding all prompts as one batch."""
+def decode_logits(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> Generator[torch.Tensor, torch.Tensor, None]:
+    """Yield the next-token logits (B, V) of every row per step; `send` the chosen tokens (B,) to go on.
+
+    All prompts decode as one batch; the caller picks each row's token (greedy, sampled, its
+    own settings per row), so servers can mix requests. Stops after `max_new_tokens` steps
+    or at the end of the RoPE tables (max_seq_length).
+    """
     device = model.lm_head.weight.device
     lengths = torch.tensor([len(p) for p in prompts], device=device)
     T = int(lengths.max())
@@ -133,13 +130,35 @@ def decode_steps(
         last = hidden[torch.arange(len(prompts), device=device), lengths - 1]  # (B, C)
         pos = lengths.clone()
         for _ in range(total - T):
-            token = sample(lm_head(model, last), temperature, top_k, top_p, generator)  # (B,)
-            yield token
+            token = yield lm_head(model, last)  # (B, V) in, the chosen (B,) back
             pos_in = pos.clamp(max=total - 1).unsqueeze(1)  # (B, 1)
-            last = _cached_step(model, token.unsqueeze(1), pos_in)[:, -1]
+            last = _cached_step(model, token.to(device).unsqueeze(1), pos_in)[:, -1]
             pos = pos + 1
     finally:
         model.clear_kv_cache()
+
+
+def decode_steps(
+    model: GPT,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Iterator[torch.Tensor]:
+    """Yield the next token of every row (B,) per step, decoding all prompts as one batch."""
+    steps = decode_logits(model, prompts, max_new_tokens)
+    try:
+        logits = next(steps)
+        while True:
+            token = sample(logits, temperature, top_k, top_p, generator)  # (B,)
+            yield token
+            logits = steps.send(token)
+    except StopIteration:
+        return
+    finally:
+        steps.close()
 
 
 def generate_tokens(

@@ -37,6 +37,10 @@ class Verb:
     default_config: str | None = None  # the preset applied when no --config is given
 
 
+# `--served-model llama3` for `--remote.served_model llama3` (workshop.remote.RemoteOptions)
+REMOTE_FLAGS = {name: f"remote.{name}" for name in
+                ("served_model", "api_key_env", "concurrency", "request_timeout", "retries", "top_logprobs")}
+
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("workshop.commands.quickstart:quickstart", aliases={"set": "overrides"}),
     "gpt pretrain": Verb("workshop.commands.gpt:pretrain", presets="gpt", default_config="tiny",
@@ -45,17 +49,19 @@ VERBS: dict[str, Verb] = {
     "gpt download": Verb("workshop.commands.gpt:download"),
     "download": Verb("workshop.checkpoints:download", positional=("repo_id",)),
     "generate": Verb("workshop.commands.generate:generate"),
-    "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show"),
+    "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show", aliases=REMOTE_FLAGS),
     "data split": Verb("workshop.instructions:split_file", positional=("data",), show="workshop.commands.data:show_split"),
     "data download": Verb("workshop.instructions:download_workshop_data", show="workshop.commands.data:show_written"),
     "data generate": Verb("workshop.datagen:write_default", show="workshop.commands.data:show_written"),
     "run": Verb("workshop.commands.run:run", positional=("recipe",), aliases={"set": "overrides"}),
-    "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys"}, show="workshop.commands.judge:show"),
+    "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys", **REMOTE_FLAGS},
+                  show="workshop.commands.judge:show"),
     "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"}),
     "eval list": Verb("workshop.commands.eval:list_tasks", positional=("pattern",)),
     "eval classify": Verb("workshop.evals.classify:classify", show="workshop.commands.eval:show_classify"),
     "eval perplexity": Verb("workshop.evals.perplexity:perplexity", show="workshop.commands.eval:show_perplexity"),
     "report": Verb("workshop.report:write_report", positional=("run_dir",), show="workshop.commands.report:show"),
+    "serve": Verb("workshop.commands.serve:serve"),
 }
 
 

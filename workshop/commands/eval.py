@@ -27,7 +27,9 @@ def mmlu(
     device: str | None = None,
     log_samples: bool = False,
     out: Path | None = None,
-) -> dict[str, Any]:
+    devices: PositiveInt = 1,
+    num_nodes: PositiveInt = 1,
+) -> dict[str, Any] | None:
     """Run lm-eval's own task definitions (MMLU) on LitGPT checkpoints, without a converted copy.
 
     One model prints lm-eval's table; two or more (`--compare A B`) are put side by side.
@@ -46,17 +48,22 @@ def mmlu(
         device: cpu, cuda, cuda:1, ... (default: cuda if available)
         log_samples: also write samples_<task>.jsonl (per-question scores)
         out: folder for results.json and results.md
+        devices: processes (GPUs, or CPU processes) that split the questions, through Lightning Fabric (native backend)
+        num_nodes: machines, each running the same command with --devices processes
     """
     from workshop.evals import mmlu as lm_mmlu
 
     kwargs = dict(tasks=[t for item in tasks for t in item.split(",") if t], data_dir=lm_mmlu.resolve_data_dir(data_dir),
                   num_fewshot=num_fewshot, limit=limit, batch_size=batch_size, backend=backend, device=device,
-                  log_samples=log_samples)
+                  log_samples=log_samples, devices=devices, num_nodes=num_nodes)
     if len(models) > 1:
         results = lm_mmlu.compare(models, out_dir=out, **kwargs)
-        print(lm_mmlu.compare_markdown(results), end="")
+        if results is not None:
+            print(lm_mmlu.compare_markdown(results), end="")
         return results
     results = lm_mmlu.evaluate(models[0], out_dir=out, **kwargs)
+    if results is None:  # a helper node of a multi-node run: rank 0 reports
+        return None
     print(lm_mmlu.results_markdown(results))
     info = results["workshop"]
     print(f"{info['questions']} questions in {info['eval_s']:.1f} s ({backend} backend, "

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 
-def show(summary: dict, data: Path, out_dir: Path | None = None, **_: Any) -> None:
-    """The summary table and where the outputs are."""
+def show(summary: dict | None, data: Path, out_dir: Path | None = None, **_: Any) -> None:
+    """The summary table and where the outputs are (nothing on the helper nodes of a multi-node run)."""
+    if summary is None:
+        return
     from workshop.judge.scoring import default_out_dir
     from workshop.judge.summary import summary_markdown
 

@@ -88,6 +88,8 @@ class LitGPTLM(TemplateLM):
                     scored = logprobs[logprobs.shape[0] - len(target) :]
                     picked = scored.gather(-1, target.unsqueeze(-1)).squeeze(-1)
                     results[r] = (float(picked.sum()), bool((scored.argmax(dim=-1) == target).all()))
+                    if requests[r][0] is not None:  # lm-eval's cache (use_cache) keeps each result as it comes
+                        self.cache_hook.add_partial("loglikelihood", requests[r][0], results[r])
                     bar.update(1)
         bar.close()
         return results

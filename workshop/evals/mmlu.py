@@ -110,12 +110,16 @@ def evaluate(
     out_dir: str | Path | None = None,
     device: str | None = None,
     log_samples: bool = False,
-) -> dict:
+    devices: int = 1,
+    num_nodes: int = 1,
+) -> dict | None:
     """Evaluate checkpoint `model_dir` on lm-eval `tasks`; returns lm-eval's results dict.
 
     `results["results"][task]["acc,none"]` is the accuracy; `results["workshop"]` adds the
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
+    `devices` x `num_nodes` > 1 runs lm-eval's own multi-rank split (native backend), each
+    rank resumable from its lm-eval cache in `out_dir/.cache`; other nodes than the first get None.
     """
     from lm_eval import simple_evaluate
 
@@ -130,13 +134,25 @@ def evaluate(
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # lm-eval logs every config override as a warning
     manager = task_manager()
     tasks_arg = task_list(manager, resolve_names(parse_tasks(tasks)), data_dir, num_fewshot)
-    lm, facts = load_lm(model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
+    sharded = devices * num_nodes > 1
+    if sharded and backend != "native":
+        raise WorkshopError("--devices > 1 runs the native backend only; drop --backend hf")
+    lm, facts = (None, {"converted_bytes": 0, "load_s": 0.0}) if sharded else load_lm(
+        model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
     start = time.perf_counter()
     try:
-        results = simple_evaluate(
-            model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-            task_manager=manager, log_samples=log_samples,
-        )
+        if sharded:
+            from workshop.distributed import launch, mmlu_rank
+
+            results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size, log_samples,
+                             rank_cache(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
+            if results is None:  # a node other than the first
+                return None
+        else:
+            results = simple_evaluate(
+                model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
+                task_manager=manager, log_samples=log_samples,
+            )
     except (ConnectionError, OSError) as e:
         if data_dir is not None:
             raise
@@ -148,6 +164,18 @@ def evaluate(
     if out_dir is not None:
         write_results(results, Path(out_dir))
     return results
+
+
+def rank_cache(out_dir: str | Path | None, model_dir: Path) -> str | None:
+    """lm-eval's per-rank result cache (it adds _rank<r>.db), named after the checkpoint's weights."""
+    if out_dir is None:
+        return None
+    import hashlib
+
+    weights = Path(model_dir) / "lit_model.pth"
+    stat = weights.stat()
+    digest = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return str(Path(out_dir) / ".cache" / f"lm-eval-{digest}")
 
 
 def write_results(results: dict, out_dir: Path) -> None:
@@ -205,7 +233,7 @@ def compare_dir(out_dir: Path, index: int, model: str) -> Path:
     return out_dir / f"{index}-{Path(model).name}"
 
 
-def compare(models: Sequence[str], out_dir: str | Path | None = None, **kwargs: Any) -> dict[str, dict]:
+def compare(models: Sequence[str], out_dir: str | Path | None = None, **kwargs: Any) -> dict[str, dict] | None:
     """Evaluate (or read) several models on the same tasks; writes compare.md to `out_dir`."""
     if len(models) < 2:
         raise WorkshopError("--compare needs at least two checkpoints (or results.json files)")
@@ -213,6 +241,8 @@ def compare(models: Sequence[str], out_dir: str | Path | None = None, **kwargs: 
     for i, model in enumerate(models):
         sub = compare_dir(Path(out_dir), i, model) if out_dir is not None else None
         results[model] = load_or_evaluate(model, sub, **kwargs)
+        if results[model] is None:  # a helper node of a multi-node run: rank 0 compares
+            return None
     if out_dir is not None:
         atomic_write_text(Path(out_dir) / "compare.md", compare_markdown(results))
     return results

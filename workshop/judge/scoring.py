@@ -19,11 +19,13 @@ from workshop.judge.cache import ScoreCache, cache_key
 from workshop.judge.generate_mode import generate_scores
 from workshop.judge.prompt import build_prompt, load_template, prompt_hash, template_fields
 from workshop.judge.summary import build_summary, write_outputs
+from workshop.remote import RemoteModel, RemoteOptions, is_url
 from workshop.types import ExistingFile, NonNegativeFloat, PositiveInt
 
 DEFAULT_JUDGE = "meta-llama/Meta-Llama-3-8B-Instruct"
 MODES = ("auto", "logits", "generate")
-Judge = Any  # a checkpoint dir or repo id, a loaded `workshop.llm.LoadedModel`, or a callable prompts -> answers
+Judge = Any  # a checkpoint dir or repo id, a server URL, a loaded `workshop.llm.LoadedModel`, a `RemoteModel`,
+# or a callable prompts -> answers
 
 
 def check_entries(entries: Sequence[Any], keys: Sequence[str], template: str, source: str) -> None:
@@ -52,6 +54,8 @@ def judge_name(judge: Judge) -> str:
 
     if isinstance(judge, LoadedModel):
         return str(judge.checkpoint_dir)
+    if isinstance(judge, RemoteModel):
+        return f"{judge.identity} (top_logprobs {judge.options.top_logprobs})"
     if callable(judge):
         return getattr(judge, "__qualname__", type(judge).__name__)
     return str(judge)
@@ -71,6 +75,10 @@ def resolve_mode(mode: str, judge: Judge) -> str:
     """`auto` is logits for a local LitGPT judge, generate for a text-only (callable) judge."""
     if mode not in MODES:
         raise WorkshopError(f"--mode {mode!r} is not known; use one of: {', '.join(MODES)}")
+    if isinstance(judge, RemoteModel):  # logits if the server can give them, else generate (saying so)
+        from workshop.remote_judge import resolve_remote_mode
+
+        return resolve_remote_mode(judge, mode)
     local = not callable(judge)  # a checkpoint name/dir or a loaded model
     if mode == "logits" and not local:
         raise WorkshopError("--mode logits needs a local LitGPT judge checkpoint; use --mode generate")
@@ -81,6 +89,10 @@ def resolve_mode(mode: str, judge: Judge) -> str:
 
 def make_scorer(judge: Any, mode: str, batch_size: int, generation: dict) -> Callable[[list[str]], list[dict]]:
     """A function from a batch of prompts to result dicts (score, raw, reason, argmax, valid_mass)."""
+    if mode == "logits" and isinstance(judge, RemoteModel):
+        from workshop.remote_judge import logits_scorer
+
+        return logits_scorer(judge)
     if mode == "logits":
         from workshop.judge.logits import build_tree, score_probs, summarize
 
@@ -116,12 +128,18 @@ def score(
     seed: int | None = None,
     source: str = "<entries>",
     progress: bool = True,
+    remote: RemoteOptions | None = None,
+    devices: int = 1,
+    num_nodes: int = 1,
 ) -> tuple[list[dict], dict]:
     """Judge `entry[key]` for every entry and key: (records in entry order, summary).
 
     `template` is a template file (default: the workshop's prompt). Generation settings
-    (`max_new_tokens`, `temperature`, `seed`) apply to generate mode only.
+    (`max_new_tokens`, `temperature`, `seed`) apply to generate mode only. A judge given as an
+    http(s):// URL is an OpenAI-compatible server (`remote` says how to reach it); `devices` x
+    `num_nodes` > 1 splits the items across ranks (`workshop.distributed`).
     """
+    judge = RemoteModel(judge, remote) if is_url(judge) else judge
     if batch_size < 1:
         raise WorkshopError(f"--batch-size {batch_size}: must be at least 1")
     keys = list(dict.fromkeys(keys))
@@ -136,6 +154,17 @@ def score(
     try:
         prompts = {k: prompt for k, (_, _, prompt) in zip(item_keys, items) if k not in cache}
         todo = sorted(prompts, key=lambda k: len(prompts[k]))  # similar lengths share a batch: less padding
+        if todo and devices * num_nodes > 1:  # ranks judge shares of `todo`, each resumable on its own
+            from workshop.distributed import finish_rank_logs, judge_sharded
+
+            results = judge_sharded(judge, mode, batch_size, generation, todo, [prompts[k] for k in todo], out_dir,
+                                    devices, num_nodes)
+            if results is None:  # a node other than the first: rank 0 writes the outputs
+                return [], None
+            for k, result in zip(todo, results):
+                cache.put(k, {"mode": mode, "prompt_hash": prompt_hash(prompts[k]), **result})
+            finish_rank_logs(out_dir, devices, num_nodes)
+            todo = []
         scorer = make_scorer(load_judge(judge), mode, batch_size, generation) if todo else None  # all cached: no load
         with tqdm(total=len(todo), desc=f"judge ({mode})", unit="items", disable=not progress) as bar:
             for start in range(0, len(todo), batch_size):
@@ -177,7 +206,10 @@ def score_file(
     temperature: NonNegativeFloat = 0.0,
     seed: int | None = None,
     progress: bool = True,
-) -> dict:
+    remote: RemoteOptions = RemoteOptions(),
+    devices: PositiveInt = 1,
+    num_nodes: PositiveInt = 1,
+) -> dict | None:
     """Score responses 0..100 with an LLM judge (logits or generate mode), with statistics and plots.
 
     Writes scores.jsonl, summary.json, summary.md, scores.png and paired.png into `out_dir`
@@ -186,7 +218,8 @@ def score_file(
     Args:
         data: JSON list (or JSONL) of entries with instruction/input/output and the responses
         keys: response field(s) to judge; give --key twice to compare two (e.g. before/after)
-        judge: judge checkpoint dir, repo id, or smollm2-135m-instruct (offline)
+        judge: judge checkpoint dir, repo id, smollm2-135m-instruct (offline), or an OpenAI-compatible server's
+            URL (e.g. http://127.0.0.1:11434/v1 with --served-model llama3)
         mode: logits reads the probability of every score (local judges); generate parses a written score
         batch_size: items per forward pass / generation batch
         out_dir: output folder (default: <data dir>/<data stem>-judge)
@@ -196,6 +229,10 @@ def score_file(
         temperature: generate mode: 0 = greedy
         seed: generate mode: sampling seed when temperature > 0
         progress: show a progress bar
+        remote: with a URL: --served-model, --api-key-env, --concurrency, --request-timeout, --retries,
+            --top-logprobs (logits mode reads that many alternatives; it needs every score to be one token)
+        devices: processes (GPUs, or CPU processes) that split the items, through Lightning Fabric
+        num_nodes: machines, each running the same command with --devices processes
     """
     entries = read_records(data)
     if limit is not None:
@@ -203,4 +240,4 @@ def score_file(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(data)
     return score(entries, keys, judge=judge, mode=mode, batch_size=batch_size, out_dir=out_dir, template=template,
                  max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=str(data),
-                 progress=progress)[1]
+                 progress=progress, remote=remote, devices=devices, num_nodes=num_nodes)[1]
