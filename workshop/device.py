@@ -19,12 +19,18 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def resolve_precision(precision: str | None = "auto", device: torch.device | str | None = None) -> str:
-    """Turn "auto"/None into a Lightning precision string that works on `device`."""
+def resolve_precision(
+    precision: str | None = "auto", device: torch.device | str | None = None, training: bool = False
+) -> str:
+    """Turn "auto"/None into a Lightning precision string that works on `device`.
+
+    On a bf16-capable GPU "auto" is bf16 weights for inference and bf16 autocast over fp32
+    weights ("bf16-mixed") for training from scratch; elsewhere fp32.
+    """
     device = torch.device(device) if device is not None else default_device()
     if precision in (None, "auto"):
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return "bf16-true"
+            return "bf16-mixed" if training else "bf16-true"
         return "32-true"
     if precision not in PRECISIONS and precision not in MIXED:
         valid = ", ".join(["auto", *PRECISIONS, *sorted(MIXED)])

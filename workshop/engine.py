@@ -1,13 +1,14 @@
-"""Batched inference over a LitGPT `GPT`: KV-cache decoding and masked (tree) forwards.
+"""The one home of batched forwards over a LitGPT `GPT`: scoring, KV-cache decoding, tree masks.
 
 LitGPT's `GPT.forward` computes logits for every position and knows only the causal
-mask. Two things here need more: batched generation computes the LM head only where a
-token is sampled, and tree scoring (a judge's digit tree) needs a custom mask. Both reuse
+mask. Everything here needs less or more: scoring (MMLU, classification, perplexity, the
+judge) runs the LM head only on the positions a score needs, batched generation only where
+a token is sampled, and tree scoring (a judge's digit tree) needs a custom mask. All reuse
 LitGPT's own blocks, KV cache and RoPE tables, so every model family LitGPT supports works.
 
-Batched decoding is exact: prompts are right-padded for the prefill (padding comes after
-the real tokens, so causal attention never sees it) and each row then decodes at its own
-positions, overwriting its padding in the cache. No attention mask, no position shift.
+Rows are right-padded (`right_pad`): padding comes after the real tokens, so causal
+attention never sees it and no mask or position shift is needed. Batched decoding is exact
+too: each row decodes at its own positions, overwriting its padding in the cache.
 """
 
 from __future__ import annotations
@@ -47,6 +48,46 @@ def transformer(
         else:
             x = block(x, cos, sin, mask, input_pos, input_pos_maxp1)
     return model.transformer.ln_f(x)
+
+
+def right_pad(rows: Sequence[Sequence[int]], device: torch.device, width: int | None = None) -> torch.Tensor:
+    """(B, width) LongTensor of token rows, zero-padded on the right (width: the longest row)."""
+    width = max(len(r) for r in rows) if width is None else width
+    idx = torch.zeros(len(rows), width, dtype=torch.long, device=device)
+    for b, row in enumerate(rows):
+        idx[b, : len(row)] = torch.as_tensor(list(row), dtype=torch.long, device=device)
+    return idx
+
+
+@torch.inference_mode()
+def hidden_states(model: GPT, rows: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Final-norm hidden states (B, T, n_embd) of right-padded token rows, causal attention."""
+    idx = right_pad(rows, model.lm_head.weight.device)  # (B, T)
+    T = idx.size(1)
+    cos, sin = model.cos[:T].unsqueeze(0), model.sin[:T].unsqueeze(0)  # (1, T, rope_n_elem)
+    return transformer(model, idx, cos, sin, None)
+
+
+@torch.inference_mode()
+def tail_logits(model: GPT, rows: Sequence[Sequence[int]], n_last: Sequence[int]) -> list[torch.Tensor]:
+    """fp32 logits (n_last[i], V) at the last `n_last[i]` positions of each row, in one batch."""
+    hidden = hidden_states(model, rows)
+    return [lm_head(model, hidden[b, len(x) - k : len(x)]).float() for b, (x, k) in enumerate(zip(rows, n_last))]
+
+
+@torch.inference_mode()
+def sequence_losses(model: GPT, rows: Sequence[Sequence[int]], chunk: int = 256) -> list[tuple[float, int]]:
+    """(summed next-token cross-entropy, tokens predicted) per row; padding never counts."""
+    hidden = hidden_states(model, rows)
+    out = []
+    for b, x in enumerate(rows):
+        targets = torch.as_tensor(list(x[1:]), dtype=torch.long, device=hidden.device)
+        total = 0.0
+        for start in range(0, len(targets), chunk):  # LM head in chunks: (chunk, V) at a time
+            logits = lm_head(model, hidden[b, start : min(start + chunk, len(targets))]).float()
+            total += float(torch.nn.functional.cross_entropy(logits, targets[start : start + chunk], reduction="sum"))
+        out.append((total, len(targets)))
+    return out
 
 
 def lm_head(model: GPT, x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +151,9 @@ def _ends_with_stop(tokens: list[int], stop_tokens: Sequence[Sequence[int]]) -> 
 
 
 @torch.inference_mode()
-def decode_logits(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> Generator[torch.Tensor, torch.Tensor, None]:
+def decode_logits(
+    model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int
+) -> Generator[torch.Tensor, torch.Tensor, None]:
     """Yield the next-token logits (B, V) of every row per step; `send` the chosen tokens (B,) to go on.
 
     All prompts decode as one batch; the caller picks each row's token (greedy, sampled, its
@@ -121,9 +164,7 @@ def decode_logits(model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: 
     lengths = torch.tensor([len(p) for p in prompts], device=device)
     T = int(lengths.max())
     total = min(T + max_new_tokens, model.max_seq_length)  # the RoPE tables cover max_seq_length
-    idx = torch.zeros(len(prompts), T, dtype=torch.long, device=device)  # right-padded
-    for row, p in enumerate(prompts):
-        idx[row, : len(p)] = torch.as_tensor(list(p), device=device)
+    idx = right_pad(prompts, device)  # (B, T)
     model.set_kv_cache(batch_size=len(prompts), max_seq_length=total, device=device, dtype=model.lm_head.weight.dtype)
     try:
         hidden = _cached_step(model, idx, torch.arange(T, device=device))  # (B, T, C)

@@ -14,9 +14,9 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from workshop.types import ClosedUnitInterval, PositiveInt
+from workshop.types import ClosedUnitInterval, OutputDir, PositiveInt
 from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json, atomic_write_jsonl, read_json
+from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, numbered_jsonl, read_json
 
 KEYS = ("instruction", "input", "output")
 STYLES = ("alpaca", "phi3")
@@ -52,29 +52,14 @@ def validate_entries(entries: Any, path: str | os.PathLike = "<data>", labels: S
     return out
 
 
-def numbered_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:
-    """(line number, object) for each non-blank line of a JSONL file; a bad line is a one-line error."""
-    path = Path(path)
-    if not path.is_file():
-        raise WorkshopError(f"{path}: file not found; check the path")
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise WorkshopError(f"{path}: line {lineno}: not valid JSON ({e.msg}); fix or remove the line") from None
-    if not rows:
-        raise WorkshopError(f"{path}: file is empty; expected one JSON object per line")
-    return rows
-
-
 def load_instructions(path: str | os.PathLike) -> list[dict]:
     """Read and validate an Alpaca JSON list (`.json`) or one entry per line (`.jsonl`)."""
     path = Path(path)
     if path.suffix != ".jsonl":
         return validate_entries(read_json(path), path)
-    rows = numbered_jsonl(path)
+    rows = list(numbered_jsonl(path))
+    if not rows:
+        raise WorkshopError(f"{path}: file is empty; expected one JSON object per line")
     return validate_entries([e for _, e in rows], path, [f"line {n}" for n, _ in rows])
 
 
@@ -87,23 +72,14 @@ def download_workshop_data(out: Path = Path("instruction-data.json"), url: str =
         url: where to fetch it from
         sha256: expected sha256 of the file (null: no check)
     """
-    import hashlib
-    import urllib.error
-    import urllib.request
+    from workshop.fetch import cached_download
 
-    path = Path(out)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            payload = response.read()
-    except (urllib.error.URLError, OSError) as e:
-        raise WorkshopError(f"{url}: download failed ({getattr(e, 'reason', e)}); offline, use the project's "
-                            "data/instructions/instruction-data.json or copy the file by hand") from None
-    if sha256 and hashlib.sha256(payload).hexdigest() != sha256:
-        raise WorkshopError(f"{url}: sha256 mismatch (expected {sha256[:12]}...); the file changed upstream, not saved")
-    validate_entries(json.loads(payload), url)
-    from workshop.io import atomic_write_text
-
-    return atomic_write_text(path, payload.decode("utf-8"))
+        fetched = cached_download(url, sha256=sha256)
+    except WorkshopError as e:
+        raise WorkshopError(f"{e}; offline, use the project's data/instructions/instruction-data.json") from None
+    validate_entries(read_json(fetched), url)
+    return atomic_write_text(out, fetched.read_text(encoding="utf-8"))
 
 
 def format_input(entry: dict, style: str = "alpaca") -> str:
@@ -171,7 +147,7 @@ def write_instructions(path: str | os.PathLike, entries: Sequence[dict]) -> Path
 
 def split_file(
     data: str,
-    out_dir: Path,
+    out_dir: OutputDir,
     train: ClosedUnitInterval = 0.85,
     test: ClosedUnitInterval = 0.15,
     val: ClosedUnitInterval = 0.0,
@@ -193,7 +169,8 @@ def split_file(
         limit_test: keep only the first N test entries (quick runs)
         sha256: expected sha256 of a downloaded file
     """
-    from workshop.gpt.data import is_url, load_text
+    from workshop.fetch import is_url
+    from workshop.gpt.data import load_text
     from workshop.io import atomic_write_text
 
     source = Path(data)

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes, JSON/JSONL reading with errors that name file and line."""
+"""The one home of file helpers: atomic writes, JSON/JSONL reading with errors that name file and line."""
 
 from __future__ import annotations
 
@@ -6,29 +6,45 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from workshop.errors import WorkshopError
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` via a temp file + rename, so a crash never leaves half a file."""
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call `write(tmp)` on a temp file beside `path`, fsync it, then rename it over `path`.
+
+    A crash at any point leaves either the old file or the new one, never half a file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically write `text` (UTF-8)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_torch_save(path: str | os.PathLike, obj: Any) -> Path:
+    """Atomically `torch.save` plain tensors and Python data (readable with `weights_only=True`)."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
@@ -61,8 +77,8 @@ def read_json(path: str | os.PathLike) -> Any:
         raise WorkshopError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); fix the file") from None
 
 
-def iter_jsonl(path: str | os.PathLike, skip_bad_last_line: bool = False) -> Iterator[Any]:
-    """Yield one object per non-blank line; a bad line is an error naming its number.
+def numbered_jsonl(path: str | os.PathLike, skip_bad_last_line: bool = False) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, object) per non-blank line; a bad line is an error naming its number.
 
     `skip_bad_last_line` tolerates a truncated final line, as left by a process killed
     mid-write in an append-only progress file.
@@ -74,15 +90,20 @@ def iter_jsonl(path: str | os.PathLike, skip_bad_last_line: bool = False) -> Ite
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
+            yield i, json.loads(line)
         except json.JSONDecodeError as e:
             if skip_bad_last_line and i == len(lines):
                 return
             raise WorkshopError(f"{path}:{i}: not valid JSON ({e.msg}); fix or remove the line") from None
 
 
+def iter_jsonl(path: str | os.PathLike, skip_bad_last_line: bool = False) -> Iterator[Any]:
+    """Yield one object per non-blank line (see `numbered_jsonl`)."""
+    return (obj for _, obj in numbered_jsonl(path, skip_bad_last_line))
+
+
 def read_jsonl(path: str | os.PathLike) -> list[Any]:
-    """Read a whole JSONL file (see `iter_jsonl`)."""
+    """Read a whole JSONL file (see `numbered_jsonl`)."""
     return list(iter_jsonl(path))
 
 

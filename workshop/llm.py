@@ -42,6 +42,12 @@ class LoadedModel:
     def encode(self, text: str, bos: bool | None = None) -> list[int]:
         return self.tokenizer.encode(text, bos=bos).tolist()
 
+    def encode_plain(self, text: str) -> list[int]:
+        """Token ids of `text` with no BOS/EOS added (Hugging Face's `add_special_tokens=False`, as lm-eval's HFLM)."""
+        if self.tokenizer.backend == "huggingface":
+            return self.tokenizer.processor.encode(text, add_special_tokens=False).ids
+        return self.tokenizer.encode(text, bos=False).tolist()
+
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(torch.tensor(list(ids), dtype=torch.long))
 

@@ -35,7 +35,7 @@ def read_losses(metrics_csv: Path) -> dict[str, list[tuple[float, float]]]:
     return series
 
 
-def plot_losses(series: dict[str, list[tuple[float, float]]], path: Path) -> Path:
+def plot_finetune_loss(series: dict[str, list[tuple[float, float]]], path: Path) -> Path:
     """Training and validation loss against the optimizer step."""
     import matplotlib
 
@@ -202,7 +202,7 @@ def write_report(run_dir: Path) -> dict[str, Path]:
         raise WorkshopError(f"{run_dir}: no pipeline.json here; point at a run folder (e.g. out/quickstart)")
     results = collect(run_dir)
     if "finetune" in results:
-        plot_losses(read_losses(Path(results["finetune"]["metrics_csv"])), run_dir / "loss.png")
+        plot_finetune_loss(read_losses(Path(results["finetune"]["metrics_csv"])), run_dir / "loss.png")
     md = markdown(results, run_dir)
     return {
         "report_md": atomic_write_text(run_dir / "report.md", md),

@@ -17,7 +17,7 @@ from litgpt.data import JSON
 from litgpt.prompts import PromptStyle
 
 from workshop.errors import WorkshopError
-from workshop.instructions import numbered_jsonl
+from workshop.io import numbered_jsonl
 
 CONTEXT = "#context\n\n"
 RESPONSE = "\n\n#response\n\n"

@@ -7,7 +7,7 @@ import sys
 from workshop.types import NonNegativeFloat, PositiveInt, ClosedUnitInterval
 
 
-def generate(
+def generate_reply(
     model: str,
     prompt: str,
     max_new_tokens: PositiveInt = 256,

@@ -137,7 +137,7 @@ def classify(
     """
     import workshop
     from workshop.checkpoints import resolve_checkpoint
-    from workshop.evals.scoring import tail_logits
+    from workshop.engine import tail_logits
 
     template = load_template(prompt)
     raw = read_labelled(data, text_field, label_field)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from workshop.engine import generate_tokens
 from workshop.errors import WorkshopError
-from workshop.evals.scoring import encode_plain, tail_logits
+from workshop.engine import tail_logits
 
 DEFAULT_MAX_GEN_TOKS = 256  # HFLM's default for generative tasks
 
@@ -57,7 +57,7 @@ class LitGPTLM(TemplateLM):
 
     def tok_encode(self, string: str, **kwargs: Any) -> list[int]:
         """Token ids of `string` without special tokens (HFLM's `add_special_tokens=False`)."""
-        return encode_plain(self.loaded.tokenizer, string)
+        return self.loaded.encode_plain(string)
 
     def tok_decode(self, tokens: list[int]) -> str:
         return self.loaded.decode(tokens)

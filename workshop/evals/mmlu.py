@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import tempfile
 import time
 from contextlib import nullcontext
@@ -22,7 +21,7 @@ from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 
 BACKENDS = ("native", "hf")
-HUB_HOST = ("huggingface.co", 443)
+HUB_URL = "https://huggingface.co"
 DATA_DIR_HINT = "offline, pass --data-dir DIR with the official MMLU layout test/<subject>_test.csv"
 
 
@@ -41,10 +40,9 @@ def check_hub() -> None:
     offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
     proxied = any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
     if not offline and not proxied:
-        try:
-            socket.create_connection(HUB_HOST, timeout=5).close()
-        except OSError:
-            offline = True
+        from workshop.fetch import reachable
+
+        offline = not reachable(HUB_URL)
     if offline:
         go_offline()  # a dataset already in the local HF cache still loads; anything else fails at once
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from workshop.types import ExistingFile, PositiveInt
+from workshop.types import ExistingFile, OutputDir, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, read_records
 
@@ -43,7 +43,7 @@ def perplexity(
     batch_size: PositiveInt = 8,
     max_length: PositiveInt | None = None,
     device: str | None = None,
-    out_dir: Path | None = None,
+    out_dir: OutputDir | None = None,
 ) -> dict[str, Any]:
     """Mean next-token loss over the texts' tokens (padding masked) and its exp, the perplexity.
 
@@ -60,7 +60,7 @@ def perplexity(
     """
     import workshop
     from workshop.checkpoints import resolve_checkpoint
-    from workshop.evals.scoring import encode_plain, sequence_losses
+    from workshop.engine import sequence_losses
 
     texts = read_texts(data, field)
     loaded = workshop.load(resolve_checkpoint(model_dir), device=device)
@@ -69,7 +69,7 @@ def perplexity(
     max_length = max_length or loaded.model.max_seq_length
     pieces: list[tuple[int, list[int]]] = []  # (text index, window)
     for i, text in enumerate(texts):
-        ids = encode_plain(tok, text)
+        ids = loaded.encode_plain(text)
         pieces += [(i, w) for w in windows([prefix, *ids], max_length)]
     order = sorted(range(len(pieces)), key=lambda p: -len(pieces[p][1]))  # similar lengths share a batch
     sums, counts = [0.0] * len(texts), [0] * len(texts)

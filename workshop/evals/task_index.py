@@ -14,7 +14,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,12 @@ GLOB_CHARS = "*?["
 
 
 def cache_path() -> Path:
-    """The index cache: $WORKSHOP_CACHE_DIR (else $XDG_CACHE_HOME/workshop), per lm-eval version and path."""
-    root = os.environ.get("WORKSHOP_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "workshop"
+    """The index cache in the workshop's cache folder, per lm-eval version and path."""
+    from workshop.paths import cache_dir
+
     spec = importlib.util.find_spec("lm_eval")
     where = hashlib.sha1(str(spec.origin if spec else "").encode()).hexdigest()[:8]
-    return Path(root) / f"lm_eval_tasks-{importlib.metadata.version('lm_eval')}-{where}.json"
+    return cache_dir() / f"lm_eval_tasks-{importlib.metadata.version('lm_eval')}-{where}.json"
 
 
 def task_index() -> dict[str, dict]:

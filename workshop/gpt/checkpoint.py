@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from workshop.errors import WorkshopError
+from workshop.io import atomic_torch_save
 
 CHECKPOINT_NAME = "checkpoint.pth"
 
@@ -50,10 +51,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer, 
         "rng_state": torch.get_rng_state(),
         "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_torch_save(path, payload)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -7,14 +7,13 @@ downloads a URL into the workshop cache (sha256-checked), so a corpus is one arg
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from workshop.errors import WorkshopError
-from workshop.gpt.download import cache_dir, download_file, is_url, sha256_of
+from workshop.fetch import cached_download, is_url, sha256_of
 from workshop.gpt.tokenizer import END_OF_TEXT, gpt2_tokenizer
 from workshop.paths import DATA_DIR
 
@@ -86,9 +85,7 @@ def load_text(path_or_url: str | Path, sha256: str | None = None) -> str:
     """Read a UTF-8 text file, or download a URL once into the cache and read it from there."""
     source = str(path_or_url)
     if is_url(source):
-        name = Path(source.split("?")[0]).name or "text"
-        key = hashlib.sha1(source.encode()).hexdigest()[:12]
-        path = download_file(source, cache_dir() / "texts" / f"{key}-{name}", sha256=sha256 or KNOWN_SHA256.get(source))
+        path = cached_download(source, sha256=sha256 or KNOWN_SHA256.get(source))
     else:
         path = Path(source)
         if not path.is_file():

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from workshop.errors import WorkshopError
-from workshop.gpt.download import download_file
+from workshop.fetch import download_file
 from workshop.gpt.model import GPT_CONFIG_124M, MODEL_CONFIGS, GPTModel
 from workshop.io import read_json
 

@@ -13,6 +13,8 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from workshop.io import atomic_write  # noqa: E402
+
 
 def plot_losses(
     epochs_seen: Sequence[float],
@@ -34,9 +36,6 @@ def plot_losses(
     ax2.set_xlabel("Tokens seen")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")  # write, then rename: never half a PNG
-    fig.savefig(tmp, dpi=150, format=path.suffix.lstrip(".") or "png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
-    os.replace(tmp, path)
     return path

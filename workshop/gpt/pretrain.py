@@ -22,7 +22,7 @@ from workshop.gpt.data import DEFAULT_CORPUS, load_text, train_val_loaders
 from workshop.gpt.model import GPTModel
 from workshop.gpt.plots import plot_losses
 from workshop.gpt.tokenizer import gpt2_tokenizer
-from workshop.gpt.train import perplexity, train_model_simple
+from workshop.gpt.train import perplexity_of_loss, train_model_simple
 from workshop.io import atomic_write_json, read_json
 
 
@@ -37,7 +37,7 @@ class PretrainResult:
 
     @property
     def val_perplexity(self) -> float:
-        return perplexity(self.val_losses[-1])
+        return perplexity_of_loss(self.val_losses[-1])
 
 
 def _check_same_run(out_dir: Path, config: PretrainConfig) -> None:

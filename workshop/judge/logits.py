@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from workshop.engine import forward_masked, lm_head, transformer
+from workshop.engine import forward_masked, right_pad, tail_logits
 from workshop.errors import WorkshopError
 
 SCORES = range(101)
@@ -93,33 +93,18 @@ def build_tree(lm) -> ScoreTree:
     )
 
 
-def _right_pad(rows: Sequence[Sequence[int]], width: int, device: torch.device) -> torch.Tensor:
-    """(B, width) LongTensor of the rows, zero-padded on the right."""
-    idx = torch.zeros(len(rows), width, dtype=torch.long, device=device)
-    for b, row in enumerate(rows):
-        idx[b, : len(row)] = torch.as_tensor(list(row), device=device)
-    return idx
-
-
-@torch.inference_mode()
 def _single_token_probs(model, ids: Sequence[Sequence[int]], tree: ScoreTree) -> torch.Tensor:
     """(B, 101) P(score) from one causal forward of the right-padded prompts."""
-    device = model.lm_head.weight.device
-    lengths = torch.tensor([len(r) for r in ids], device=device)
-    T = int(lengths.max())
-    idx = _right_pad(ids, T, device)  # (B, T); padding sits after the prompt, unseen by causal attention
-    cos, sin = model.cos[:T].unsqueeze(0), model.sin[:T].unsqueeze(0)  # (1, T, n_elem)
-    hidden = transformer(model, idx, cos, sin, None)  # (B, T, C)
-    last = hidden[torch.arange(len(ids), device=device), lengths - 1]  # (B, C)
-    probs = lm_head(model, last).float().softmax(dim=-1)  # (B, V)
-    return probs[:, tree.tokens.to(device)[tree.score_nodes.to(device)]]
+    last = torch.cat(tail_logits(model, ids, [1] * len(ids)))  # (B, V) at each prompt's last position
+    probs = last.softmax(dim=-1)
+    return probs[:, tree.tokens.to(probs.device)[tree.score_nodes.to(probs.device)]]
 
 
 def tree_inputs(ids: Sequence[Sequence[int]], tree: ScoreTree, device: torch.device):
     """idx, positions (B, T) and the tree mask (B, 1, T, T) for prompts followed by all nodes."""
     n = len(tree.tokens)
     T = max(len(r) for r in ids) + n
-    idx = _right_pad([list(r) + tree.tokens.tolist() for r in ids], T, device)
+    idx = right_pad([list(r) + tree.tokens.tolist() for r in ids], device, T)
     positions = torch.zeros(len(ids), T, dtype=torch.long, device=device)
     mask = torch.eye(T, dtype=torch.bool, device=device).repeat(len(ids), 1, 1, 1)  # padding sees itself only
     causal = torch.ones(T, T, dtype=torch.bool, device=device).tril()

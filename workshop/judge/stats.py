@@ -1,10 +1,9 @@
 """Statistics for judge scores: per-key summary with a bootstrap CI, and a paired comparison.
 
 A bare average hides how sure we are. Each key gets n / n_scored, mean, median, std and
-a 95 % bootstrap confidence interval of the mean (fixed seed: the same scores always give
-the same interval). Two keys are compared item by item on the entries both got a score
-for: mean difference (second minus first) with its CI, win/tie/loss counts and the
-Wilcoxon signed-rank p-value.
+a 95 % bootstrap confidence interval of the mean (`workshop.stats`). Two keys are compared
+item by item on the entries both got a score for: mean difference (second minus first) with
+its CI, win/tie/loss counts and the Wilcoxon signed-rank p-value.
 """
 
 from __future__ import annotations
@@ -13,20 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-N_BOOTSTRAP = 10_000
-SEED = 0
+from workshop.stats import bootstrap_ci, wilcoxon_p
+
 TIE_MARGIN = 0.5  # |difference| below this is a tie (integer scores: exactly equal)
-
-
-def bootstrap_ci(values: Sequence[float], n_boot: int = N_BOOTSTRAP, seed: int = SEED) -> list[float] | None:
-    """95 % percentile-bootstrap interval of the mean of `values` (None when empty)."""
-    x = np.asarray(values, dtype=np.float64)
-    if x.size == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)  # (n_boot,)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return [float(lo), float(hi)]
 
 
 def key_stats(scores: Sequence[float | None]) -> dict:
@@ -42,17 +30,6 @@ def key_stats(scores: Sequence[float | None]) -> dict:
         "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
         "ci95": bootstrap_ci(x),
     }
-
-
-def wilcoxon_p(diff: np.ndarray) -> float | None:
-    """Two-sided Wilcoxon signed-rank p-value of paired differences (1.0 when all are zero)."""
-    from scipy.stats import wilcoxon
-
-    if diff.size < 2:
-        return None
-    if not np.any(diff != 0):
-        return 1.0
-    return float(wilcoxon(diff).pvalue)
 
 
 def paired_stats(first: Sequence[float | None], second: Sequence[float | None], a: str, b: str) -> dict:

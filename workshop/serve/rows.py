@@ -104,7 +104,7 @@ class Row:
 @torch.inference_mode()
 def prompt_records(lm: Any, vocab: Vocab, rows: list[Row]) -> dict[int, list[dict]]:
     """For rows that `echo` with log-probs: each prompt token's record (the first has none)."""
-    from workshop.evals.scoring import tail_logits
+    from workshop.engine import tail_logits
 
     wanted = [r for r in rows if r.job["echo"] and r.job["logprobs"] is not None]
     if not wanted:

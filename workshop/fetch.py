@@ -1,4 +1,4 @@
-"""Download one file over HTTP(S) with a progress bar, resume and size/sha256 checks.
+"""The one downloader: a file over HTTP(S) with a progress bar, resume and size/sha256 checks.
 
 The bytes go to `<name>.part` first and are renamed when complete, so a file that exists is
 whole. A second call after an interruption asks the server for the missing bytes only
@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 from tqdm.auto import tqdm
 
@@ -21,14 +23,20 @@ from workshop.errors import WorkshopError
 CHUNK_BYTES = 1 << 20
 
 
-def cache_dir() -> Path:
-    """The workshop's download cache: $WORKSHOP_CACHE_DIR or ~/.cache/workshop."""
-    return Path(os.environ.get("WORKSHOP_CACHE_DIR", Path.home() / ".cache" / "workshop"))
-
-
 def is_url(text: str) -> bool:
     """True for http:// and https:// addresses."""
     return text.startswith(("http://", "https://"))
+
+
+def reachable(url: str, timeout: float = 5.0) -> bool:
+    """True when a TCP connection to `url`'s host and port opens (a fast "are we online?" probe)."""
+    parsed = urlparse(url if "://" in url else f"https://{url}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def sha256_of(path: Path) -> str:
@@ -64,6 +72,14 @@ def _total_size(response, start: int) -> int | None:
         return int(total) if total.isdigit() else None
     length = response.headers.get("Content-Length")
     return start + int(length) if length and length.isdigit() else None
+
+
+def cached_download(url: str, sha256: str | None = None, progress: bool = True) -> Path:
+    """`url` fetched once into the workshop's cache folder (keyed by the URL), checked against `sha256`."""
+    from workshop.paths import cache_dir
+
+    key = hashlib.sha1(url.encode()).hexdigest()[:12]
+    return download_file(url, cache_dir() / "downloads" / f"{key}-{Path(urlparse(url).path).name}", sha256, progress=progress)
 
 
 def download_file(

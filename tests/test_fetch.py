@@ -11,7 +11,7 @@ import pytest
 
 from workshop.errors import WorkshopError
 from workshop.gpt.data import load_text
-from workshop.gpt.download import download_file
+from workshop.fetch import download_file
 
 PAYLOAD = bytes(range(256)) * 1000  # 256,000 bytes
 
@@ -114,7 +114,7 @@ def test_load_text_url_is_cached_and_checked(server, tmp_path, monkeypatch):
     assert load_text(f"{server.url}/story.txt", sha256=digest) == "A short story.\n"
     server.close()  # cached now: no server needed
     assert load_text(f"{server.url}/story.txt", sha256=digest) == "A short story.\n"
-    assert len(list((tmp_path / "cache" / "texts").iterdir())) == 1
+    assert len(list((tmp_path / "cache" / "downloads").iterdir())) == 1
 
 
 def test_load_text_file_errors(tmp_path):

@@ -1,0 +1,64 @@
+"""The one home of the statistics every comparison reports: bootstrap CIs, paired tests.
+
+"Did my finetune help, and how sure can I be?" needs more than two means. Each figure here
+comes from scipy: a percentile-bootstrap interval of a mean (fixed seed, so the same data
+always gives the same interval), McNemar's exact test for paired right/wrong outcomes (two
+models on the same questions, a response before and after finetuning), and the Wilcoxon
+signed-rank test for paired scores.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+CONFIDENCE = 0.95
+N_BOOTSTRAP = 10_000
+SEED = 0
+
+
+def bootstrap_ci(
+    values: Sequence[float], confidence: float = CONFIDENCE, n_boot: int = N_BOOTSTRAP, seed: int = SEED
+) -> list[float] | None:
+    """Percentile-bootstrap interval of the mean of `values` (None when empty), via scipy."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        return None
+    if x.size == 1 or np.all(x == x[0]):
+        return [float(x[0]), float(x[0])]  # no spread: every resample has the same mean
+    result = bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=confidence, method="percentile",
+                       rng=np.random.default_rng(seed))
+    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+
+
+def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
+    """McNemar's exact test on paired outcomes: counts of both/only a/only b/neither right, and p.
+
+    Only the discordant pairs carry information: under "a and b are equally good", each of the
+    `only_a + only_b` discordant items is equally likely to go either way, so p is the two-sided
+    binomial test of `only_b` successes in that many trials at 1/2 (1.0 when there are none).
+    """
+    from scipy.stats import binomtest
+
+    if len(a_correct) != len(b_correct):
+        raise ValueError(f"paired outcomes differ in length: {len(a_correct)} vs {len(b_correct)}")
+    a, b = np.asarray(a_correct, dtype=bool), np.asarray(b_correct, dtype=bool)
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    p = 1.0 if only_a + only_b == 0 else float(binomtest(only_b, only_a + only_b, 0.5).pvalue)
+    return {"n": int(a.size), "both": int(np.sum(a & b)), "only_a": only_a, "only_b": only_b,
+            "neither": int(np.sum(~a & ~b)), "mcnemar_p": p}
+
+
+def wilcoxon_p(diff: Sequence[float]) -> float | None:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (1.0 when all are zero, None under 2)."""
+    from scipy.stats import wilcoxon
+
+    d = np.asarray(diff, dtype=np.float64)
+    if d.size < 2:
+        return None
+    if not np.any(d != 0):
+        return 1.0
+    return float(wilcoxon(d).pvalue)
