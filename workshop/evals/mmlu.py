@@ -116,8 +116,9 @@ def evaluate(
     `results["results"][task]["acc,none"]` is the accuracy; `results["workshop"]` adds the
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
-    `devices` x `num_nodes` > 1 runs lm-eval's own multi-rank split (native backend), each
-    rank resumable from its lm-eval cache in `out_dir/.cache`; other nodes than the first get None.
+    `devices` x `num_nodes` > 1 splits the log-likelihood batches across ranks (native backend,
+    `workshop.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
+    nodes other than the first get None.
     """
     from lm_eval import simple_evaluate
 
@@ -143,7 +144,7 @@ def evaluate(
             from workshop.distributed import launch, mmlu_rank
 
             results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size, log_samples,
-                             rank_cache(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
+                             rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
             if results is None:  # a node other than the first
                 return None
         else:
@@ -164,8 +165,8 @@ def evaluate(
     return results
 
 
-def rank_cache(out_dir: str | Path | None, model_dir: Path) -> str | None:
-    """lm-eval's per-rank result cache (it adds _rank<r>.db), named after the checkpoint's weights."""
+def rank_log(out_dir: str | Path | None, model_dir: Path) -> Path | None:
+    """Where `--devices` ranks keep their finished log-likelihoods, named after the checkpoint's weights."""
     if out_dir is None:
         return None
     import hashlib
@@ -173,7 +174,7 @@ def rank_cache(out_dir: str | Path | None, model_dir: Path) -> str | None:
     weights = Path(model_dir) / "lit_model.pth"
     stat = weights.stat()
     digest = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return str(Path(out_dir) / ".cache" / f"lm-eval-{digest}")
+    return Path(out_dir) / ".cache" / f"loglikelihood-{digest}.jsonl"
 
 
 def write_results(results: dict, out_dir: Path) -> None:

@@ -79,9 +79,9 @@ class Row:
                 self.finish = "length"
         return self.event()
 
-    def end(self, reason: str = "length") -> dict:
-        """Finish now (the batch ran out of room or of steps)."""
-        self.finish = reason
+    def end(self) -> dict:
+        """Finish by length now (no room left, or no steps)."""
+        self.finish = "length"
         return self.event()
 
     def event(self) -> dict:
