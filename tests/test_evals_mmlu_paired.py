@@ -83,3 +83,14 @@ def test_accuracy_stderr_is_lm_evals_formula():
     acc, se = accuracy_stderr([True, False, True, True])
     assert acc == 0.75 and se == pytest.approx((0.75 * 0.25 * 4 / 3) ** 0.5 / 2)
     assert accuracy_stderr([]) == (None, None) and accuracy_stderr([True]) == (1.0, None)
+
+
+def test_tasks_are_named_the_same_with_or_without_out(two_models, data_dir, tmp_path, capsys):
+    argv = ["eval", "mmlu", "--model", str(two_models[0]), "--tasks", "mmlu_philosophy,mmlu_marketing",
+            "--data-dir", str(data_dir), "--limit", "2"]
+    tables = []
+    for extra in ([], ["--out", str(tmp_path)]):
+        assert main(argv + extra) == 0
+        tables.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("|")])
+    assert tables[0] == tables[1] and any(line.startswith("|mmlu_philosophy") for line in tables[0])
+    assert [line for line in (tmp_path / "results.md").read_text().splitlines() if line.startswith("|")] == tables[0]

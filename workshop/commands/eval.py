@@ -58,20 +58,27 @@ def mmlu(
                   num_fewshot=num_fewshot, limit=limit, batch_size=batch_size, backend=backend, device=device,
                   log_samples=log_samples)
     if len(models) > 1:
-        summary = lm_mmlu.compare(models, out_dir=out, labels=labels, **kwargs)
-        print(lm_mmlu.compare_markdown(summary), end="")
+        return lm_mmlu.compare(models, out_dir=out, labels=labels, **kwargs)
+    return lm_mmlu.evaluate(models[0], out_dir=out, **kwargs)
+
+
+def show_mmlu(results: dict[str, Any], out: Path | None = None, **_: Any) -> None:
+    """One model: lm-eval's table and the time taken; several: the side-by-side table and the paired block.
+    Either way, where the files went."""
+    from workshop.evals import mmlu as lm_mmlu
+
+    if "models" in results:  # a --compare summary
+        print(lm_mmlu.compare_markdown(results), end="")
         if out:
-            print(f"wrote {out / 'results.json'} (paired block), {out / 'compare.md'} and per model: "
-                  + ", ".join(f for f in summary["files"].values() if f))
-        return summary
-    results = lm_mmlu.evaluate(models[0], out_dir=out, **kwargs)
+            print(f"wrote {out / 'results.json'} (accuracies and the paired block), {out / 'compare.md'}; per model: "
+                  + ", ".join(f for f in results["files"].values() if f))
+        return
     print(lm_mmlu.results_markdown(results))
     info = results["workshop"]
-    print(f"{info['questions']} questions in {info['eval_s']:.1f} s ({backend} backend, "
+    print(f"{info['questions']} questions in {info['eval_s']:.1f} s ({info['backend']} backend, "
           f"{info['converted_bytes']:,} bytes of converted weights written)")
     if out:
         print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
-    return results
 
 
 def list_tasks(pattern: str | None = None, data_dir: str | None = None) -> None:

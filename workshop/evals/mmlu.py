@@ -175,14 +175,17 @@ def write_results(results: dict, out_dir: Path) -> None:
 
 
 def results_markdown(results: dict) -> str:
-    """lm-eval's own Markdown tables (tasks, then groups), under a line naming model and backend."""
+    """lm-eval's own Markdown tables (tasks, then groups) under a line naming model and backend; tasks are
+    named as `--tasks` and `--compare` name them (lm-eval's display aliases dropped, on a copy)."""
     from lm_eval.utils import make_table
 
+    named = {**results, **{part: {task: {k: v for k, v in m.items() if k != "alias"} for task, m in results[part].items()}
+                           for part in ("results", "groups") if results.get(part)}}
     info = results.get("workshop", {})
     head = f"# lm-eval results: {info.get('model', '?')} ({info.get('backend', '?')} backend)\n\n"
-    text = head + make_table(results)
-    if results.get("groups"):
-        text += "\n" + make_table(results, "groups")
+    text = head + make_table(named)
+    if named.get("groups"):
+        text += "\n" + make_table(named, "groups")
     return text
 
 
