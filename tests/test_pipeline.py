@@ -97,7 +97,7 @@ def test_sigkill_mid_pipeline_then_rerun_reuses_finished_steps(tiny_checkpoint_d
     results = json.loads((out / "results.json").read_text())
     for key in ("response_before", "response_after"):
         assert results["judge"]["keys"][key]["n_scored"] == results["judge"]["keys"][key]["n"] == 3
-    assert "train_loss" in results["finetune"] or "loss" in results["finetune"]
+    assert "loss" in results["finetune"]["series"] and results["finetune"]["final_val_loss"] is not None
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3  # loss curve, histograms, paired scatter
     # a third run reuses everything, and `workshop report` re-renders from the folder alone

@@ -194,7 +194,7 @@ def sharded_lm(fabric: Any, loaded: Any, batch_size: int, log_path: Path | None)
 
 
 def mmlu_rank(fabric: Any, model_dir: Path, tasks: list, manager: Any, num_fewshot: int, limit: Any,
-              batch_size: int, log_samples: bool, log_path: Path | None) -> dict | None:
+              batch_size: int, log_path: Path | None) -> dict | None:
     """lm-eval on one rank (see `sharded_lm`); rank 0's results."""
     from lm_eval import simple_evaluate
 
@@ -204,7 +204,7 @@ def mmlu_rank(fabric: Any, model_dir: Path, tasks: list, manager: Any, num_fewsh
     lm = sharded_lm(fabric, load(model_dir, device=fabric.device), batch_size, rank_log)
     try:
         results = simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-                                  task_manager=manager, log_samples=log_samples)
+                                  task_manager=manager, log_samples=True)  # per-question outcomes, as one device keeps
     finally:
         if lm.log:
             lm.log.close()

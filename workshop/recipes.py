@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import yaml
 
 from workshop.errors import WorkshopError, suggest
-from workshop.paths import PROJECT_ROOT
+from workshop.paths import shipped_file
 
 JOBS = {
     "finetune_lora": "litgpt.finetune.lora:setup",
@@ -61,7 +61,7 @@ def shipped_paths(value: Any) -> Any:
     if isinstance(value, list):
         return [shipped_paths(v) for v in value]
     if isinstance(value, str) and value.startswith(SHIPPED):
-        return str(PROJECT_ROOT / value[len(SHIPPED):])
+        return str(shipped_file(value[len(SHIPPED):]))
     return value
 
 

@@ -1,5 +1,5 @@
 """What `workshop data ...` prints (jobs: `workshop.instructions.split_file`, `download_workshop_data`,
-`workshop.datagen.write_default`)."""
+`workshop.datagen.write_default`, `workshop.evals.mmlu_data.write_layout`)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,11 @@ def show_written(path: Path, **_: Any) -> None:
     from workshop.instructions import load_instructions
 
     print(f"wrote {len(load_instructions(path))} entries -> {path}")
+
+
+def show_mmlu(folder: Path, **_: Any) -> None:
+    """Where the questions are and how to use them."""
+    from workshop.evals.mmlu_data import N_QUESTIONS, SUBJECTS
+
+    print(f"MMLU test split: {len(SUBJECTS)} subjects, {N_QUESTIONS:,} questions (sha256-checked) in {folder}/test")
+    print(f"use: workshop eval mmlu --model CKPT --tasks mmlu_philosophy --data-dir {folder}")
