@@ -51,6 +51,7 @@ VERBS: dict[str, Verb] = {
     "data generate": Verb("workshop.datagen:write_default", show="workshop.commands.data:show_written"),
     "run": Verb("workshop.commands.run:run", positional=("recipe",), aliases={"set": "overrides"}),
     "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys"}, show="workshop.commands.judge:show"),
+    "judge agreement": Verb("workshop.judge.agreement:agreement_file", show="workshop.commands.judge:show_agreement"),
     "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"}),
     "eval list": Verb("workshop.commands.eval:list_tasks", positional=("pattern",)),
     "eval classify": Verb("workshop.evals.classify:classify", show="workshop.commands.eval:show_classify"),
