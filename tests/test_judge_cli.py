@@ -140,3 +140,21 @@ def test_sigkill_then_resume_scores_each_item_once(tmp_path, tiny_digits_dir, ca
     again = score_file(data, ["a", "b"], out_dir=out, limit=5, judge=str(tiny_digits_dir), batch_size=1, progress=False)
     assert again["keys"]["a"]["n"] == 5 and again["keys"]["b"]["mean"] == pytest.approx(mean_score(records[:10], "b"))
     assert cache.read_text().splitlines(keepends=True) == after  # nothing re-scored
+
+
+@pytest.mark.parametrize("verb", ["judge", "judge agreement"])
+def test_help_explains_every_flag(verb, capsys):
+    import inspect
+    import re
+
+    from workshop.jobs import VERBS, target
+
+    func = target(VERBS[verb].target)
+    with pytest.raises(SystemExit):
+        main([*verb.split(), "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    args = inspect.getdoc(func).split("Args:")[1]
+    for name in inspect.signature(func).parameters:
+        doc = re.search(rf"^\s*{name}: (.+?)(?=^\s*\w+: |\Z)", args, re.MULTILINE | re.DOTALL)
+        assert doc, f"{verb}: no help for {name}"
+        assert f"--{name}" in printed and " ".join(doc.group(1).split())[:40] in printed, name

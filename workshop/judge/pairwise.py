@@ -32,6 +32,7 @@ from workshop.judge.generate_mode import generate_parsed
 from workshop.judge.plots import plot_pairwise
 from workshop.judge.prompt import PAIR, fill, judge_template, prompt_hash
 from workshop.judge.reference import reference_fields, reference_of
+from workshop.judge.scoring import DEFAULT_JUDGE, answerer, judge_name, load_judge, resolve_mode
 from workshop.judge.summary import build_summary, write_outputs
 from workshop.stats import bootstrap_ci
 
@@ -50,8 +51,6 @@ def make_pair_scorer(judge: Any, mode: str, batch_size: int, generation: dict) -
             return [{"orders": [summarize_probs(float(p[0]), float(p[1])) for p in row]} for row in probs]
 
         return by_logits
-    from workshop.judge.scoring import answerer
-
     answer = answerer(judge, batch_size, generation)
 
     def by_generation(pairs: list[tuple[str, str]]) -> list[dict]:
@@ -138,13 +137,15 @@ def pairwise_sentence(p: dict) -> str:
     return text + "."
 
 
-def pairwise(entries: Sequence[dict], keys: Sequence[str], judge: Any, mode: str = "auto", batch_size: int = 8,
+def pairwise(entries: Sequence[dict], keys: Sequence[str], judge: Any = DEFAULT_JUDGE, mode: str = "auto",
+             batch_size: int = 8,
              out_dir: str | Path | None = None, template: str | Path | None = None, reference_key: str = "output",
              max_new_tokens: int = 50, temperature: float = 0.0, seed: int | None = None,
              source: str = "<entries>", progress: bool = True) -> tuple[list[dict], dict]:
-    """Compare `entry[a]` with `entry[b]` for every entry, in both orders: (per-entry rows, summary)."""
-    from workshop.judge.scoring import judge_name, load_judge, resolve_mode
+    """Compare `entry[a]` with `entry[b]` for every entry, in both orders: (per-entry rows, summary).
 
+    Arguments as for `workshop.judge.score`; `keys` are the two response fields [a, b].
+    """
     keys = list(dict.fromkeys(keys))
     if len(keys) != 2:
         raise WorkshopError(f"{source}: --pairwise compares two responses; pass --key twice (got {len(keys)})")
