@@ -75,8 +75,9 @@ def correlations(x: Sequence[float], y: Sequence[float], n_boot: int = AGREEMENT
 
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     out = {}
-    for name, test, stat, vectorized in (("pearson", pearsonr, _pearson, True), ("spearman", spearmanr, _spearman, True),
-                                         ("kendall", kendalltau, _kendall, False)):
+    tests = (("pearson", pearsonr, _pearson, True), ("spearman", spearmanr, _spearman, True),
+             ("kendall", kendalltau, _kendall, False))
+    for name, test, stat, vectorized in tests:
         if x.size < 3 or np.all(x == x[0]) or np.all(y == y[0]):
             out[name] = {"value": None, "p": None, "ci95": None}
             continue
@@ -196,7 +197,8 @@ def agreement_markdown(result: dict) -> str:
         lines.append(f"| {name} | {cell(r['value'])} | {ci(r['ci95'])} | {cell(r['p'])} |")
     if result["auroc"] is not None:
         a = result["auroc"]
-        lines.append(f"| AUROC ({a['n_pos']} positive / {a['n_neg']} negative) | {cell(a['auroc'])} | {ci(a['ci95'])} | - |")
+        lines.append(f"| AUROC ({a['n_pos']} positive / {a['n_neg']} negative) | {cell(a['auroc'])} "
+                     f"| {ci(a['ci95'])} | - |")
     k = result["kappa"]
     lines.append(f"| Cohen's kappa{' (quadratic)' if k['weights'] else ''} | {cell(k['value'])} | - | - |")
     if k["note"]:

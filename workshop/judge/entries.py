@@ -37,7 +37,8 @@ def check_entries(entries: Sequence[Any], keys: Sequence[str], template: JudgeTe
                 raise WorkshopError(f"{source}: entry {i} has no key {key!r} (its keys: {have}); {fix}")
             if (key in keys or key == reference_key) and not isinstance(entry[key], str):
                 what = "the response text" if key in keys else "the correct answer (the template needs {output})"
-                raise WorkshopError(f"{source}: entry {i} key {key!r} is a {type(entry[key]).__name__}, expected {what}")
+                kind = type(entry[key]).__name__
+                raise WorkshopError(f"{source}: entry {i} key {key!r} is a {kind}, expected {what}")
 
 
 def reference_notes(entries: Sequence[dict], template: JudgeTemplate, reference_key: str) -> list[str]:
@@ -45,7 +46,8 @@ def reference_notes(entries: Sequence[dict], template: JudgeTemplate, reference_
     missing = sum(reference_of(e, reference_key) is None for e in entries)
     if not missing:
         return []
-    note = f"{missing} of {len(entries)} entries have no reference answer {reference_key!r}: their reference metrics are null"
+    note = (f"{missing} of {len(entries)} entries have no reference answer {reference_key!r}: "
+            "their reference metrics are null")
     if needs_reference(template.text) and template.no_reference is not None:
         note += "; they were judged with the prompt without a correct answer (evals/judge/*-no-reference.txt)"
     return [note]

@@ -137,15 +137,27 @@ def pairwise_sentence(p: dict) -> str:
     return text + "."
 
 
-def pairwise(entries: Sequence[dict], keys: Sequence[str], judge: Any = DEFAULT_JUDGE, mode: str = "auto",
-             batch_size: int = 8,
-             out_dir: str | Path | None = None, template: str | Path | None = None, reference_key: str = "output",
-             max_new_tokens: int = 50, temperature: float = 0.0, seed: int | None = None,
-             source: str = "<entries>", progress: bool = True) -> tuple[list[dict], dict]:
+def pairwise(
+    entries: Sequence[dict],
+    keys: Sequence[str],
+    judge: Any = DEFAULT_JUDGE,
+    mode: str = "auto",
+    batch_size: int = 8,
+    out_dir: str | Path | None = None,
+    template: str | Path | None = None,
+    reference_key: str = "output",
+    max_new_tokens: int = 50,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    source: str = "<entries>",
+    progress: bool = True,
+) -> tuple[list[dict], dict]:
     """Compare `entry[a]` with `entry[b]` for every entry, in both orders: (per-entry rows, summary).
 
     Arguments as for `workshop.judge.score`; `keys` are the two response fields [a, b].
     """
+    if batch_size < 1:
+        raise WorkshopError(f"--batch-size {batch_size}: must be at least 1")
     keys = list(dict.fromkeys(keys))
     if len(keys) != 2:
         raise WorkshopError(f"{source}: --pairwise compares two responses; pass --key twice (got {len(keys)})")

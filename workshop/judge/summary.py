@@ -97,10 +97,11 @@ def summary_markdown(summary: dict) -> str:
                 f"| {_fmt(rl['mean_diff'], 3)} | {_fmt(rl['wilcoxon_p'], 4)} |",
             ]
     if rel:
+        mass = "-" if rel["valid_mass_median"] is None else f"{rel['valid_mass_median']:.3g}"
         lines += ["", f"Reliability ({rel['n']} answers checked): AUROC vs exact match "
                   f"{_fmt(rel['auroc_exact_match'])} {_ci(rel['auroc_ci95'])}, Spearman with ROUGE-L "
                   f"{_fmt(rel['spearman_rouge_l'])}, with length {_fmt(rel['spearman_length'])}, median valid mass "
-                  f"{_fmt(rel['valid_mass_median'], 4)}, unparsed {rel['n_unparsed']} (thresholds: evals/judge/README.md)."]
+                  f"{mass}, unparsed {rel['n_unparsed']} (thresholds: evals/judge/README.md)."]
     lines += _pairwise_lines(summary.get("pairwise")) + _panel_lines(summary.get("panel"))
     if summary.get("notes"):
         lines += ["", *[f"Note: {n}" for n in summary["notes"]]]
