@@ -84,7 +84,7 @@ def summary_markdown(summary: dict) -> str:
             f"| {_fmt(p['wilcoxon_p'], 4)} |",
         ]
         ref = p.get("reference")
-        if ref:
+        if ref and ref["exact_match"]["n"]:
             em, rl = ref["exact_match"], ref["rouge_l"]
             lines += [
                 "",
@@ -98,8 +98,8 @@ def summary_markdown(summary: dict) -> str:
             ]
     if rel:
         mass = "-" if rel["valid_mass_median"] is None else f"{rel['valid_mass_median']:.3g}"
-        lines += ["", f"Reliability ({rel['n']} answers checked): AUROC vs exact match "
-                  f"{_fmt(rel['auroc_exact_match'])} {_ci(rel['auroc_ci95'])}, Spearman with ROUGE-L "
+        auroc = "-" if rel["auroc_exact_match"] is None else f"{rel['auroc_exact_match']:.2f} {_ci(rel['auroc_ci95'])}"
+        lines += ["", f"Reliability ({rel['n']} answers checked): AUROC vs exact match {auroc}, Spearman with ROUGE-L "
                   f"{_fmt(rel['spearman_rouge_l'])}, with length {_fmt(rel['spearman_length'])}, median valid mass "
                   f"{mass}, unparsed {rel['n_unparsed']} (thresholds: evals/judge/README.md)."]
     lines += _pairwise_lines(summary.get("pairwise")) + _panel_lines(summary.get("panel"))
