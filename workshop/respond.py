@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from workshop.errors import WorkshopError
 from workshop.io import AppendLog, atomic_write_json, read_records
 from workshop.llm import LoadedModel, load
-from workshop.types import ExistingFile, NonNegativeFloat, PositiveInt
+from workshop.types import ExistingFile, NonNegativeFloat, OutputFile, PositiveInt
 
 PROTECTED_KEYS = ("instruction", "input", "output")  # the entry itself: a response never goes there
 
@@ -91,7 +91,7 @@ def respond_file(
     model: str,
     data: ExistingFile,
     key: str,
-    out: Path | None = None,
+    out: OutputFile | None = None,
     batch_size: PositiveInt = 8,
     max_new_tokens: PositiveInt = 256,
     temperature: NonNegativeFloat = 0.0,
