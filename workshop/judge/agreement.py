@@ -22,7 +22,7 @@ import numpy as np
 
 from workshop.errors import WorkshopError
 from workshop.stats import N_BOOTSTRAP, bootstrap_statistic_ci
-from workshop.types import ExistingFile
+from workshop.types import ExistingFile, OutputDir
 
 AGREEMENT_N_BOOT = 2_000  # Kendall's tau is not vectorised in scipy: 2,000 resamples keep a run at seconds
 
@@ -153,7 +153,7 @@ def read_pairs(data: Path, score_key: str, label_key: str) -> tuple[list[float],
     return scores, labels, skipped
 
 
-def agreement_file(data: ExistingFile, score_key: str, label_key: str, out: Path | None = None) -> dict:
+def agreement_file(data: ExistingFile, score_key: str, label_key: str, out: OutputDir | None = None) -> dict:
     """Agreement of judge scores with labels: Pearson/Spearman/Kendall with CIs, AUROC, Cohen's kappa.
 
     Reads any JSON list or JSONL whose entries have both fields (a scores.jsonl joined with

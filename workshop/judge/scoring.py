@@ -21,7 +21,7 @@ from workshop.judge.generate_mode import generate_scores
 from workshop.judge.prompt import build_prompt, judge_template, prompt_hash
 from workshop.judge.reference import reference_of
 from workshop.judge.summary import build_summary, write_outputs
-from workshop.types import ExistingFile, NonNegativeFloat, PositiveInt
+from workshop.types import ExistingFile, NonNegativeFloat, OutputDir, PositiveInt
 
 DEFAULT_JUDGE = "meta-llama/Meta-Llama-3-8B-Instruct"
 MODES = ("auto", "logits", "generate")
@@ -160,7 +160,7 @@ def score_file(
     pairwise: bool = False,
     reference_key: str = "output",
     batch_size: PositiveInt = 8,
-    out_dir: Path | None = None,
+    out_dir: OutputDir | None = None,
     template: Path | None = None,
     limit: PositiveInt | None = None,
     max_new_tokens: PositiveInt = 50,
