@@ -109,6 +109,7 @@ def hidden_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: 
     return transformer(model, idx, cos, sin, mask)
 
 
+@torch.inference_mode()
 def forward_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Logits (B, T, V) at every position of `hidden_masked`."""
     return lm_head(model, hidden_masked(model, idx, positions, mask))
