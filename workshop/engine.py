@@ -99,14 +99,20 @@ def lm_head(model: GPT, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def forward_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Logits (B, T, V) for `idx` (B, T) with RoPE `positions` (B, T) and a bool `mask` (B, 1, T, T).
+def hidden_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Hidden states (B, T, n_embd) for `idx` (B, T) with RoPE `positions` (B, T) and a bool `mask` (B, 1, T, T).
 
     `mask[b, 0, i, j]` is True where token i may attend to token j. With a tree mask, many
     continuations of one prompt are scored in a single pass that computes the prompt once.
     """
     cos, sin = _rope(model, positions)
-    return lm_head(model, transformer(model, idx, cos, sin, mask))
+    return transformer(model, idx, cos, sin, mask)
+
+
+@torch.inference_mode()
+def forward_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Logits (B, T, V) at every position of `hidden_masked`."""
+    return lm_head(model, hidden_masked(model, idx, positions, mask))
 
 
 def _cached_step(model: GPT, idx: torch.Tensor, input_pos: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,7 @@ VERBS: dict[str, Verb] = {
     "run": Verb("workshop.commands.run:run", positional=("recipe",), aliases={"set": "overrides"}),
     "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys", **REMOTE_FLAGS},
                   show="workshop.commands.judge:show"),
+    "judge agreement": Verb("workshop.judge.agreement:agreement_file", show="workshop.commands.judge:show_agreement"),
     "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"},
                       show="workshop.commands.eval:show_mmlu"),
     "eval list": Verb("workshop.commands.eval:list_tasks", positional=("pattern",)),
