@@ -168,3 +168,17 @@ def test_respond_never_overwrites_without_being_asked(tiny_checkpoint_dir, data,
     assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data), "--key", "response",
                  "--overwrite", "--max-new-tokens", "2"]) == 0
     assert all(e["response"] != "mine" for e in json.loads(data.read_text()))
+
+
+def test_the_default_judge_offline_points_at_the_offline_judge(tmp_path, data, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    err = run(["judge", "--data", str(data), "--key", "output"], capsys)
+    assert err.endswith("run `workshop download meta-llama/Meta-Llama-3-8B-Instruct`; offline, pass "
+                        "--judge smollm2-135m-instruct (a 135M judge: weak, and its summary says how weak)")
+
+
+def test_mmlu_refuses_an_output_folder_that_is_a_file(tiny_checkpoint_dir, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    err = run(["eval", "mmlu", "--model", str(tiny_checkpoint_dir), "--out", str(blocker)], capsys)
+    assert f"--out: {blocker} is an existing file, expected a folder for the outputs" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workshop.errors import WorkshopError
-from workshop.types import NonNegativeInt, OpenUnitInterval, PositiveInt
+from workshop.types import NonNegativeInt, OpenUnitInterval, OutputDir, PositiveInt
 
 
 def mmlu(
@@ -26,7 +26,7 @@ def mmlu(
     backend: Literal["native", "hf"] = "native",
     device: str | None = None,
     log_samples: bool = False,
-    out: Path | None = None,
+    out: OutputDir | None = None,
     labels: list[str] | None = None,
     devices: PositiveInt = 1,
     num_nodes: PositiveInt = 1,

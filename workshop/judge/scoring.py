@@ -47,10 +47,17 @@ def load_judge(judge: Judge) -> Any:
     """A checkpoint dir or repo id is resolved and loaded; a loaded model or a callable passes through."""
     if not isinstance(judge, (str, Path)):
         return judge
-    from workshop.checkpoints import resolve_checkpoint
+    from workshop.checkpoints import SMOLLM2_ALIAS, resolve_checkpoint
     from workshop.llm import load
 
-    return load(resolve_checkpoint(judge, build=True))
+    try:
+        return load(resolve_checkpoint(judge, build=True))
+    except WorkshopError as e:
+        if str(judge) != DEFAULT_JUDGE:
+            raise
+        online = str(e).replace(f" (offline: `workshop download {SMOLLM2_ALIAS}`)", "")
+        raise WorkshopError(f"the default judge: {online}; offline, pass --judge {SMOLLM2_ALIAS} "
+                            "(a 135M judge: weak, and its summary says how weak)") from None
 
 
 def resolve_mode(mode: str, judge: Judge) -> str:
