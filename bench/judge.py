@@ -1,11 +1,16 @@
-"""Benchmark: the workshop's judge loop vs `workshop judge --mode logits` batched, in items/s.
+"""Benchmark: the workshop's judge loop vs `workshop judge --mode logits` batched, in items/s;
+with `--pairwise`, pairwise logits mode (both orders) vs pointwise logits mode, cost per entry.
 
 Both run in the same process on the same model and prompts:
-  loop   - one greedy `generate(prompt, max_new_tokens=50)` per item (the workshop's section 6
-           part 4 loop, through this project's generate at batch 1);
-  logits - the probability of every score 0..100, `--batch-size` items per forward pass.
+  loop     - one greedy `generate(prompt, max_new_tokens=50)` per item (the workshop's section 6
+             part 4 loop, through this project's generate at batch 1);
+  logits   - the probability of every score 0..100, `--batch-size` items per forward pass;
+  pairwise - P("A"), P("B") for both orders of an entry (the right answer vs a wrong one), the two
+             orders sharing their prefix in one forward; its batches alternate with pointwise
+             batches of the same entries, so machine load slows both alike. Target: <= 2.2x.
 
     python bench/judge.py                                  # SmolLM2-135M-Instruct, offline, CPU
+    python bench/judge.py --pairwise                       # pairwise vs pointwise, same judge
     python bench/judge.py --random-llama3-8b --n 256 --batch-size 32 --loop-n 16   # GPU
 
 `--random-llama3-8b` builds a Llama-3-8B-shaped LitGPT model with random weights (bf16 on
@@ -25,8 +30,10 @@ from pathlib import Path
 import torch
 
 from workshop.judge import build_prompt
+from workshop.judge.choice import label_token_ids, pair_label_probs
 from workshop.judge.logits import build_tree, score_probs
 from workshop.judge.parse import parse_score
+from workshop.judge.prompt import PAIR, PAIRWISE_TEMPLATE, fill, load_template
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "workshop" / "instruction-data.json"
 LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
@@ -99,6 +106,44 @@ def time_logits(lm, prompts: list[str], batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def pairwise_prompts(entries: list[dict]) -> list[tuple[str, str]]:
+    """Both orders of each entry: the correct output vs the wrong response, then swapped."""
+    template = load_template(PAIRWISE_TEMPLATE, needs=PAIR)
+    return [(fill(template, e, {"response_a": e["output"], "response_b": e["response"]}),
+             fill(template, e, {"response_a": e["response"], "response_b": e["output"]})) for e in entries]
+
+
+def separate_orders(lm, pairs: list[tuple[str, str]], labels: tuple[int, int]) -> torch.Tensor:
+    """(B, 2, 2) P("A"), P("B") from one causal forward per order: the baseline the shared prefix replaces."""
+    from workshop.engine import tail_logits
+
+    rows = [lm.encode(lm.chat_prompt(p)) for pair in pairs for p in pair]
+    with torch.inference_mode():
+        last = torch.cat(tail_logits(lm.model, rows, [1] * len(rows))).softmax(dim=-1)  # (2B, V)
+    return last[:, list(labels)].view(len(pairs), 2, 2)
+
+
+def time_pairwise_vs_pointwise(lm, entries: list[dict], batch_size: int) -> tuple[float, float, float]:
+    """Seconds for pointwise logits (one response per entry), pairwise logits (both orders, shared prefix)
+    and pairwise with one forward per order, their batches alternating."""
+    tree, labels = build_tree(lm), label_token_ids(lm)
+    points, pairs = [build_prompt(e, "response") for e in entries], pairwise_prompts(entries)
+    score_probs(lm, points[:batch_size], tree)  # warm-up all three
+    pair_label_probs(lm, pairs[:batch_size], labels)
+    separate_orders(lm, pairs[:batch_size], labels)
+    seconds = [0.0, 0.0, 0.0]
+    for i in range(0, len(entries), batch_size):
+        for k, run in enumerate((lambda: score_probs(lm, points[i : i + batch_size], tree),
+                                 lambda: pair_label_probs(lm, pairs[i : i + batch_size], labels),
+                                 lambda: separate_orders(lm, pairs[i : i + batch_size], labels))):
+            sync(lm.device)
+            start = time.perf_counter()
+            run()
+            sync(lm.device)
+            seconds[k] += time.perf_counter() - start
+    return seconds[0], seconds[1], seconds[2]
+
+
 def main() -> None:
     """Parse the flags, load or build the judge, time both paths, print items/s and the ratio."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,6 +155,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=8, help="items per forward in logits mode")
     p.add_argument("--loop-tokens", type=int, default=None, help="max_new_tokens of the loop (50; 3 for random models)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--pairwise", action="store_true", help="time pairwise logits (both orders) vs pointwise logits")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,6 +175,16 @@ def main() -> None:
     print(f"judge {name} on {device} ({lm.dtype}), prompts {min(lengths)}-{max(lengths)} tokens, "
           f"threads {torch.get_num_threads()}")
 
+    if args.pairwise:
+        point_s, pair_s, separate_s = time_pairwise_vs_pointwise(lm, bench_entries(args.n), args.batch_size)
+        ids = [len(lm.encode(lm.chat_prompt(x))) for x, _ in pairwise_prompts(bench_entries(args.n))]
+        print(f"pointwise logits (batch {args.batch_size}): {point_s / args.n * 1000:.1f} ms per entry (one response)")
+        print(f"pairwise logits  (batch {args.batch_size}): {pair_s / args.n * 1000:.1f} ms per entry (two orders, "
+              f"prompts {min(ids)}-{max(ids)} tokens, shared prefix)")
+        print(f"pairwise, one forward per order: {separate_s / args.n * 1000:.1f} ms per entry (baseline)")
+        print(f"cost ratio pairwise / pointwise: {pair_s / point_s:.2f}x (target <= 2.2x); "
+              f"one forward per order: {separate_s / point_s:.2f}x")
+        return
     loop_s, answers = time_loop(lm, loop_prompts, loop_tokens)
     logits_s = time_logits(lm, prompts, args.batch_size)
     loop_rate, logits_rate = len(loop_prompts) / loop_s, len(prompts) / logits_s

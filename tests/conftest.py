@@ -52,3 +52,19 @@ def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if cached and (Path(cached) / "lit_model.pth").exists():
         return Path(cached)
     return build_smollm2(tmp_path_factory.mktemp("smollm2") / "HuggingFaceTB" / "SmolLM2-135M-Instruct")
+
+
+SERVER_KEY_ENV = "WORKSHOP_TEST_SERVER_KEY"  # the tiny server's API key lives in this variable
+SERVER_KEY = "sk-workshop-test"
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real `workshop serve` on the tiny checkpoint (127.0.0.1, free port, API key required); its /v1 URL."""
+    from workshop.testing import running_server
+
+    os.environ[SERVER_KEY_ENV] = SERVER_KEY
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    flags = ("--max-batch-size", "4", "--max-logprobs", "50304", "--api-key-env", SERVER_KEY_ENV)
+    with running_server(tiny_checkpoint_dir, log, *flags, api_key=SERVER_KEY) as url:
+        yield url

@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import torch
 
 from workshop.checkpoints import REQUIRED_FILES, SMOLLM2_ALIAS, SMOLLM2_REPO, download, resolve_checkpoint
 from workshop.cli import main
@@ -13,10 +14,15 @@ from workshop.errors import WorkshopError
 
 
 def fake_checkpoint(path: Path, files=(*REQUIRED_FILES, "tokenizer.json")) -> Path:
-    """A directory holding empty files with the names LitGPT requires."""
+    """A directory with the files LitGPT requires: an empty state dict, a one-key config, an empty tokenizer."""
+    import torch
+
     path.mkdir(parents=True)
     for name in files:
-        (path / name).write_bytes(b"")
+        if name == "lit_model.pth":
+            torch.save({}, path / name)
+        else:
+            (path / name).write_text("name: fake\n" if name == "model_config.yaml" else "")
     return path
 
 
@@ -61,10 +67,28 @@ def test_resolve_directory_and_repo_id_under_cwd(tmp_path, monkeypatch):
 
 def test_resolve_errors_name_path_and_fix(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(WorkshopError, match=r"no checkpoint at org/name or checkpoints/org/name.*`workshop download org/name`"):
+    with pytest.raises(WorkshopError, match=r"no checkpoint at org/name; check the path"):
         resolve_checkpoint("org/name")
     with pytest.raises(WorkshopError, match=rf"SmolLM2 checkpoint not built yet; run `workshop download {SMOLLM2_ALIAS}`"):
         resolve_checkpoint(SMOLLM2_ALIAS)
+    with pytest.raises(WorkshopError, match=r"^meta-llama/Meta-Llama-3-8B-Instruct is not downloaded yet .*"
+                                            r"run `workshop download meta-llama/Meta-Llama-3-8B-Instruct`"):
+        resolve_checkpoint("meta-llama/Meta-Llama-3-8B-Instruct")
+    built = fake_checkpoint(tmp_path / "checkpoints" / "HuggingFaceTB" / "SmolLM2-135M-Instruct")
+    with pytest.raises(WorkshopError, match=rf"no checkpoint at checkpoints/SmolLM2; did you mean {built.relative_to(tmp_path)}\?$"):
+        resolve_checkpoint("checkpoints/SmolLM2")  # a mistyped path: the local checkpoint, not a download
+    fake_checkpoint(tmp_path / "lora" / "final")
+    with pytest.raises(WorkshopError, match="lora is a finetune output folder; its checkpoint is lora/final"):
+        resolve_checkpoint("lora")
+    built.joinpath("lit_model.pth").write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(WorkshopError, match=r"lit_model.pth is truncated or not a PyTorch file; re-create it "
+                                            rf"\(`workshop download {SMOLLM2_ALIAS} --force`\)"):
+        resolve_checkpoint(built)
+    built.joinpath("model_config.yaml").write_text("name: [x\n")
+    built.joinpath("lit_model.pth").unlink()
+    torch.save({}, built / "lit_model.pth")
+    with pytest.raises(WorkshopError, match=r"model_config.yaml:2: not valid YAML; re-create it"):
+        resolve_checkpoint(built)
     (tmp_path / "empty").mkdir()
     with pytest.raises(WorkshopError, match="empty has no lit_model.pth"):
         resolve_checkpoint(tmp_path / "empty")

@@ -104,9 +104,11 @@ def test_evaluate_limit_native_and_hf(tiny_checkpoint_dir, data_dir, loaded, tmp
     assert hf["workshop"]["converted_bytes"] > (tiny_checkpoint_dir / "lit_model.pth").stat().st_size
     assert (tmp_path / "hf" / "hf-model" / "pytorch_model.bin").is_file()
 
-    table = mmlu.compare_markdown(mmlu.compare([str(out), str(tmp_path / "hf" / "results.json")]))
-    acc = saved["results"]["mmlu_philosophy"]["acc,none"]
-    assert f"| mmlu_philosophy | {acc:.4f} | {acc:.4f} |" in table
+    summary = mmlu.compare([str(out), str(tmp_path / "hf" / "results.json")])
+    acc, se = saved["results"]["mmlu_philosophy"]["acc,none"], saved["results"]["mmlu_philosophy"]["acc_stderr,none"]
+    cell = f"{acc:.4f} ± {se:.4f} (n=5)"
+    assert f"| mmlu_philosophy | {cell} | {cell} |" in mmlu.compare_markdown(summary)
+    assert summary["paired"]["only_a"] == summary["paired"]["only_b"] == 0  # the same model, question by question
 
 
 def run_cli(capsys, *argv):

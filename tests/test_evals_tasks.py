@@ -1,6 +1,7 @@
 """lm-eval's MMLU tasks fed from local CSVs build exactly the requests of lm-eval's own `mmlu_<subject>`."""
 
 import csv
+import shutil
 
 import datasets
 import lm_eval.api.task
@@ -130,4 +131,24 @@ def test_task_names_and_listing(lm_eval_manager, monkeypatch, tmp_path):
     assert task_index() == built
     assert ("mmlu_philosophy", "task") in list_tasks("mmlu_phil")
     assert ("mmlu", "group") in list_tasks("mmlu")
-    assert [n for n, _ in list_tasks("mmlu_*")] == sorted(n for n in task_index() if n.startswith("mmlu_"))
+    assert [n for n, _ in list_tasks("mmlu_")] == sorted(n for n in task_index() if n.startswith("mmlu_"))
+    assert list_tasks("philosophy") == [] and ("mmlu_philosophy", "task") in list_tasks("*philosophy")  # prefix, or a glob
+
+
+def test_listing_marks_what_data_dir_serves(lm_eval_manager, capsys, mmlu_dir, tmp_path, monkeypatch):
+    from workshop.cli import main
+
+    monkeypatch.setenv("WORKSHOP_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["eval", "list", "mmlu_"]) == 0
+    rows = {line.split()[-1]: line.split()[1] == "offline" for line in capsys.readouterr().out.splitlines()[:-1]}
+    # independent reference: lm-eval's own configs, read by its TaskManager
+    expected = {n for n in rows if lm_eval_manager.task_index[n]["type"] == "task"
+                and lm_eval_manager._get_config(n).get("dataset_path") == "cais/mmlu"}
+    assert {n for n, offline in rows.items() if offline and lm_eval_manager.task_index[n]["type"] == "task"} == expected
+    assert len(expected) == 57 and rows["mmlu_humanities"] and not rows["mmlu_pro_philosophy"]
+    assert not rows["mmlu_philosophy_generative"]  # another hub dataset: served only online
+    (tmp_path / "some" / "test").mkdir(parents=True)
+    shutil.copy(mmlu_dir / "test" / "philosophy_test.csv", tmp_path / "some" / "test")
+    assert main(["eval", "list", "mmlu_ph", "--data-dir", str(tmp_path / "some")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in lines[:-1] if " offline " in line] == ["mmlu_philosophy"]

@@ -61,16 +61,18 @@ def test_presets_load_and_bad_yaml_is_rejected(tmp_path):
     assert verdict.model["context_length"] == 256 and verdict.data.batch_size == 2 and verdict.data.stride == 256
     assert (verdict.train.lr, verdict.train.weight_decay, verdict.train.num_epochs) == (0.0004, 0.1, 10)
     assert (verdict.train.eval_freq, verdict.train.eval_iter, verdict.train.seed) == (5, 5, 123)
-    assert load_pretrain_config("tiny").model["attn_impl"] == "sdpa"
+    assert verdict.model["attn_impl"] == "eager" and verdict.model["n_layers"] == 12  # the book's GPT-2 124M
     bad = tmp_path / "bad.yaml"
     for content, message in [
         ("train:\n  epochs: 3\n", r"bad.yaml: train.epochs: unknown key; did you mean train.num_epochs\?"),
-        ("train:\n  lr: fast\n", r"bad.yaml: train.lr: not of type PositiveFloat"),
-        ("model:\n  n_layers: 2.5\n", r"bad.yaml: model.n_layers: expected int"),
+        ("train:\n  lr: fast\n", r"bad.yaml: train.lr: 'fast' is not a number; use a number above 0"),
+        ("model:\n  n_layers: 2.5\n", r"bad.yaml: model.n_layers: 2.5 is not a whole number; use a whole number of 1 or more"),
         ("model: [1, 2\n", r"bad.yaml:\d+: not valid YAML"),
-        ("data:\n  batch_size: 0\n", r"data.batch_size: not of type PositiveInt.*use a whole number of 1 or more"),
+        ("data:\n  batch_size: 0\n", r"data.batch_size: 0 is out of range; use a whole number of 1 or more"),
         ("data:\n  train_ratio: 1.5\n", r"data.train_ratio: .*1.5.*use a number between 0 and 1"),
         ("optimizer: {}\n", r"unknown section 'optimizer'"),
+        ("model:\n  attn_impl: flash\n", r"model.attn_impl: use one of eager, sdpa"),
+        ("model:\n  n_head: 4\n", r"model.n_head: unknown key; did you mean model.n_heads\?"),
     ]:
         bad.write_text(content)
         with pytest.raises(WorkshopError, match=message):

@@ -39,7 +39,6 @@ def write_data(path: Path, n: int) -> Path:
         ("[]", "list of entries is empty"),
         ('[{"instruction": "x", "input": "", "output": "y", "a": "z"}, {"instruction": "x", "output": "y"}]',
          "entry 1 has no key 'a'"),
-        ('[{"instruction": "x", "input": "", "a": "z"}]', "entry 0 has no key 'output'"),
         ('[{"instruction": "x", "input": "", "output": "y", "a": null}]', "entry 0 key 'a' is a NoneType"),
     ],
 )
@@ -61,6 +60,38 @@ def test_missing_file_and_judge_are_one_line_errors(tmp_path, capsys, tiny_digit
     assert main(["judge", "--data", str(data), "--key", "a", "--judge", str(tmp_path / "no-judge")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no-judge" in err and "Traceback" not in err
+
+
+def test_entries_without_output_complete_with_nulls_and_a_note(tmp_path, capsys, tiny_digits_dir):
+    rows = [{"instruction": "Say hi.", "input": "", "a": "Hi.", "b": "Hello."},
+            {"instruction": "Add 1 and 2.", "input": "", "output": "3", "a": "3", "b": "4."}]
+    data, out = tmp_path / "data.json", tmp_path / "o"
+    data.write_text(json.dumps(rows))
+    assert main(["judge", "--data", str(data), "--key", "a", "--key", "b", "--judge", str(tiny_digits_dir),
+                 "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    assert [(r["exact_match"], r["token_f1"], r["rouge_l"]) for r in records[:2]] == [(None, None, None)] * 2
+    assert [r["exact_match"] for r in records[2:]] == [True, False] and all(r["score"] is not None for r in records)
+    assert summary["keys"]["a"]["reference"]["n"] == 1 and "1 of 2 entries have no 'output'" in summary["keys"]["a"]["reference"]["note"]
+    assert "no-reference" in summary["notes"][0] and "Note: 1 of 2 entries" in capsys.readouterr().out
+    none_have = tmp_path / "none.json"
+    none_have.write_text(json.dumps([rows[0], rows[0]]))
+    summary = score_file(none_have, ["a", "b"], judge=str(tiny_digits_dir), out_dir=tmp_path / "o2", progress=False)
+    assert summary["keys"]["b"]["reference"] == {"exact_match": None, "token_f1": None, "rouge_l": None, "n": 0,
+                                                 "note": summary["keys"]["b"]["reference"]["note"]}
+    assert summary["paired"]["mcnemar_p"] is None and summary["reliability"]["verdict"] is None
+    assert "no entry has a reference answer" in summary["reliability"]["sentence"]
+
+
+def test_custom_template_needing_output_is_a_one_line_error(tmp_path, capsys, tiny_digits_dir):
+    data, template = tmp_path / "data.json", tmp_path / "t.txt"
+    data.write_text(json.dumps([{"instruction": "x", "input": "", "a": "z"}]))
+    template.write_text("Q: {input} Gold: {output} Answer: {response}")
+    assert main(["judge", "--data", str(data), "--key", "a", "--judge", str(tiny_digits_dir),
+                 "--template", str(template)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "entry 0 has no key 'output'" in err and "--template without {output}" in err
 
 
 def mean_score(records: list[dict], key: str) -> float:
@@ -109,3 +140,21 @@ def test_sigkill_then_resume_scores_each_item_once(tmp_path, tiny_digits_dir, ca
     again = score_file(data, ["a", "b"], out_dir=out, limit=5, judge=str(tiny_digits_dir), batch_size=1, progress=False)
     assert again["keys"]["a"]["n"] == 5 and again["keys"]["b"]["mean"] == pytest.approx(mean_score(records[:10], "b"))
     assert cache.read_text().splitlines(keepends=True) == after  # nothing re-scored
+
+
+@pytest.mark.parametrize("verb", ["judge", "judge agreement"])
+def test_help_explains_every_flag(verb, capsys):
+    import inspect
+    import re
+
+    from workshop.jobs import VERBS, target
+
+    func = target(VERBS[verb].target)
+    with pytest.raises(SystemExit):
+        main([*verb.split(), "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    args = inspect.getdoc(func).split("Args:")[1]
+    for name in inspect.signature(func).parameters:
+        doc = re.search(rf"^\s*{name}: (.+?)(?=^\s*\w+: |\Z)", args, re.MULTILINE | re.DOTALL)
+        assert doc, f"{verb}: no help for {name}"
+        assert f"--{name}" in printed and " ".join(doc.group(1).split())[:40] in printed, name

@@ -31,3 +31,18 @@ def test_smollm2_prefers_correct_outputs(smollm2_dir, instruction_data_path, tmp
     assert good["mean"] > bad["mean"]
     records = [json.loads(line) for line in (tmp_path / "out" / "scores.jsonl").read_text().splitlines()]
     assert len(records) == 2 * n and all(0 <= r["score"] <= 100 and r["valid_mass"] > 0 for r in records)
+
+
+@pytest.mark.slow
+def test_smollm2_pairwise_mirrors_and_reports_its_biases(smollm2_dir, instruction_data_path, tmp_path):
+    from workshop.judge import pairwise
+
+    data = json.loads(instruction_data_path.read_text(encoding="utf-8"))
+    rows = [{**e, "good": e["output"], "bad": data[(i + 7) % len(data)]["output"]} for i, e in enumerate(data[:12])]
+    _, forward = pairwise(rows, ["good", "bad"], judge=str(smollm2_dir), out_dir=tmp_path / "gb", progress=False)
+    _, backward = pairwise(rows, ["bad", "good"], judge=str(smollm2_dir), out_dir=tmp_path / "bg", progress=False)
+    p, q = forward["pairwise"], backward["pairwise"]
+    print(f"\nSmolLM2 pairwise, 12 entries: {p['sentence']} wins good/tie/bad {p['wins_a']}/{p['ties']}/{p['wins_b']}")
+    assert (p["wins_a"], p["wins_b"], p["ties"]) == (q["wins_b"], q["wins_a"], q["ties"]) and p["n"] == 12
+    assert p["position_consistency"] == q["position_consistency"] and p["n_first_position"] == q["n_first_position"]
+    assert 0.0 < forward["reliability"]["valid_mass_median"] <= 1.0 and p["n_unparsed"] == 0

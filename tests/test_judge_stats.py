@@ -45,7 +45,8 @@ def test_paired_ties_for_float_scores_and_identical_keys():
 def records(keys, scores):
     return [
         {"id": i, "key": k, "score": s, "mode": "generate", "raw": str(s), "reason": None, "argmax": None,
-         "valid_mass": None, "prompt_hash": "x"}
+         "valid_mass": None, "prompt_hash": "x", "exact_match": (s or 0) >= 65, "token_f1": (s or 0) / 100,
+         "rouge_l": (s or 0) / 100, "length": i + 1}
         for i, row in enumerate(scores) for k, s in zip(keys, row)
     ]
 
@@ -54,10 +55,15 @@ def test_summary_shape_and_outputs(tmp_path):
     keys = ["response_before", "response_after"]
     recs = records(keys, [(50, 70), (60, 65), (None, 80), (40, 90)])
     summary = build_summary(recs, keys, "judge-x", "generate")
-    assert set(summary) == {"judge", "mode", "keys", "paired"}
+    assert set(summary) == {"judge", "mode", "keys", "paired", "reliability", "reference_key", "notes"}
     assert (summary["judge"], summary["mode"]) == ("judge-x", "generate")
     for key in keys:
-        assert set(summary["keys"][key]) == {"n", "n_scored", "mean", "median", "std", "ci95"}
+        assert set(summary["keys"][key]) == {"n", "n_scored", "mean", "median", "std", "ci95", "reference"}
+    assert summary["keys"]["response_after"]["reference"] == {"exact_match": 1.0, "token_f1": pytest.approx(0.7625),
+                                                              "rouge_l": pytest.approx(0.7625), "n": 4, "note": None}
+    em = summary["paired"]["reference"]["exact_match"]  # before right: none (>= 65); after right: all four
+    assert (em["both"], em["only_a"], em["only_b"], em["neither"]) == (0, 0, 4, 0)
+    assert summary["paired"]["mcnemar_p"] == em["mcnemar_p"] == pytest.approx(0.125)  # 2 * 0.5 ** 4
     assert summary["keys"]["response_before"]["n_scored"] == 3 and summary["keys"]["response_after"]["n_scored"] == 4
     assert summary["paired"]["n"] == 3 and summary["paired"]["wins"] == 3
 

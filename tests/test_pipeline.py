@@ -97,7 +97,7 @@ def test_sigkill_mid_pipeline_then_rerun_reuses_finished_steps(tiny_checkpoint_d
     results = json.loads((out / "results.json").read_text())
     for key in ("response_before", "response_after"):
         assert results["judge"]["keys"][key]["n_scored"] == results["judge"]["keys"][key]["n"] == 3
-    assert "train_loss" in results["finetune"] or "loss" in results["finetune"]
+    assert "loss" in results["finetune"]["series"] and results["finetune"]["final_val_loss"] is not None
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3  # loss curve, histograms, paired scatter
     # a third run reuses everything, and `workshop report` re-renders from the folder alone
@@ -106,3 +106,24 @@ def test_sigkill_mid_pipeline_then_rerun_reuses_finished_steps(tiny_checkpoint_d
     (out / "report.md").unlink()
     assert subprocess.run([sys.executable, "-m", "workshop", "report", str(out)]).returncode == 0
     assert (out / "report.md").read_text().startswith("# workshop report: tiny")
+
+
+def test_a_finished_step_reruns_when_its_input_file_changes(tiny_checkpoint_dir, tmp_path, capsys):
+    from workshop.pipeline import run_pipeline
+
+    data = tmp_path / "data.json"
+    entries = [{"instruction": f"Name the capital of {c}.", "input": "", "output": a} for c, a in FACTS * 2]
+    data.write_text(json.dumps(entries))
+    recipe = {"name": "t", "steps": [
+        {"name": "split", "uses": "split", "with": {"data": str(data), "seed": 1}},
+        {"name": "respond", "uses": "respond", "with": {"model": str(tiny_checkpoint_dir), "data": "${split.test}",
+                                                        "key": "r", "max_new_tokens": 2}}]}
+    out = tmp_path / "run"
+    run_pipeline(recipe, out_dir=out)
+    run_pipeline(recipe, out_dir=out)
+    assert "[split] reused" in capsys.readouterr().out
+    data.write_text(json.dumps([{**e, "output": e["output"].upper()} for e in entries]))  # same size, new content
+    run_pipeline(recipe, out_dir=out)
+    printed = capsys.readouterr().out
+    assert "[split] running" in printed and "[respond] running" in printed  # downstream reruns too
+    assert {e["output"] for e in json.loads((out / "respond" / "responses.json").read_text())} <= {a.upper() for _, a in FACTS}

@@ -68,7 +68,7 @@ def test_workshop_phi2_recipe_is_the_workshop_command():
         ("data.init_args.prompt_style=alpacca", "unknown style 'alpacca'; did you mean 'alpaca'?"),
         ("optimizer.init_args.lrr=0.1", "optimizer.init_args.lrr: unknown key; did you mean 'lr'?"),
         ("job=finetune", "unknown job 'finetune'; did you mean 'finetune_lora'?"),
-        ("lora_r=eight", "lora_r: Expected a <class 'int'>. Got value: eight"),
+        ("lora_r=eight", "lora_r: expected a whole number, got 'eight'"),
         ("lora_r=-1", "lora_r: -1 is out of range; use a whole number of 1 or more"),
         ("lora_dropout=1.5", "lora_dropout: 1.5 is out of range; use a number from 0 to 1"),
         ("train.max_steps=0", "train.max_steps: 0 is out of range; use a whole number of 1 or more"),
@@ -122,3 +122,26 @@ def test_recipe_file_errors(tmp_path):
         validate({"job": "finetune_lora"}, "r.yaml")
     with pytest.raises(WorkshopError, match="'merge' only applies to job finetune_lora"):
         validate({"job": "generate", "checkpoint_dir": "x", "merge": True}, "r.yaml")
+
+
+def test_recipe_hash_follows_the_data_files_and_the_base_weights(tmp_path, tiny_checkpoint_dir):
+    import os
+    import shutil
+
+    from workshop.recipes import recipe_hash
+
+    ckpt = shutil.copytree(tiny_checkpoint_dir, tmp_path / "ckpt")
+    data = tmp_path / "train.json"
+    data.write_text('[{"instruction": "a", "input": "", "output": "b"}]')
+    resolved = {"job": "finetune_lora", "checkpoint_dir": str(ckpt), "train": {"max_steps": 3},
+                "data": {"class_path": "litgpt.data.JSON", "init_args": {"json_path": str(data)}}}
+    first = recipe_hash(resolved)
+    assert recipe_hash(resolved) == first
+    data.write_text('[{"instruction": "a", "input": "", "output": "c"}]')  # same size, other content
+    assert recipe_hash(resolved) != first
+    data.write_text('[{"instruction": "a", "input": "", "output": "b"}]')
+    assert recipe_hash(resolved) == first
+    stat = (ckpt / "lit_model.pth").stat()
+    os.utime(ckpt / "lit_model.pth", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # new base weights
+    assert recipe_hash(resolved) != first
+    assert recipe_hash({**resolved, "train": {"max_steps": 4}}) != recipe_hash(resolved)

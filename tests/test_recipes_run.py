@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from litgpt.generate.base import generate as litgpt_generate
 
 import workshop
 from workshop.cli import main
@@ -70,9 +71,14 @@ def test_finetune_writes_lora_and_merged_checkpoint(finetuned, tiny_checkpoint_d
 
     model = workshop.load(final)
     assert type(model.prompt_style).__name__ == "Alpaca"
-    reply = model.generate("Sort the numbers from smallest to largest.", max_new_tokens=5)
-    assert isinstance(reply, str) and model.generate("Sort the numbers from smallest to largest.",
-                                                     max_new_tokens=5) == reply
+    question = "Sort the numbers from smallest to largest."
+    ids = model.encode(model.chat_prompt(question))
+    model.model.set_kv_cache(batch_size=1, max_seq_length=len(ids) + 5, device=model.device)
+    reference = litgpt_generate(model.model, torch.tensor(ids), len(ids) + 5, temperature=0.0,
+                                eos_id=model.tokenizer.eos_id)[len(ids):].tolist()  # LitGPT's own greedy decoding
+    model.model.clear_kv_cache()
+    reference = reference[: reference.index(model.tokenizer.eos_id)] if model.tokenizer.eos_id in reference else reference
+    assert model.generate(question, max_new_tokens=5) == model.decode(reference).strip()
 
 
 def test_finished_run_is_reused_until_the_recipe_changes(finetuned, capsys):

@@ -44,6 +44,16 @@ def test_batched_equals_sequential(tiny):
     assert [{k: v for k, v in e.items() if k != "response"} for e in batched] == ENTRIES
 
 
+def test_sampling_draws_one_stream_across_batches(tiny, tmp_path):
+    same = [ENTRIES[1]] * 4  # one question four times, one per batch
+    first = [e["r"] for e in respond(tiny, same, "r", batch_size=1, max_new_tokens=6, temperature=1.0, seed=7)]
+    assert len(set(first)) == 4  # a stream restarted per batch would answer all four the same
+    again = [e["r"] for e in respond(tiny, same, "r", batch_size=1, max_new_tokens=6, temperature=1.0, seed=7)]
+    assert again == first  # and the seed makes the run reproducible
+    assert settings_hash(tiny, "r", temperature=1.0, seed=7, batch_size=1) != settings_hash(
+        tiny, "r", temperature=1.0, seed=7, batch_size=2)
+
+
 def test_resume_reuses_finished_entries_only(tiny, tmp_path):
     progress = tmp_path / "progress.jsonl"
     run = settings_hash(tiny, "response", max_new_tokens=12, temperature=0.0, seed=None, batch_size=2)

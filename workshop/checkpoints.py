@@ -85,7 +85,8 @@ def build_from_gguf(gguf_path: Path, out_dir: Path, config: Any, prompt_style: s
         _replace_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"built {out_dir}", file=sys.stderr)
+    size = sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file())
+    print(f"built {out_dir.resolve()} ({size / 1e6:,.0f} MB)", file=sys.stderr)
     return out_dir
 
 
@@ -188,10 +189,82 @@ def _download_from_hub(repo_id: str, root: Path, access_token: str | None) -> No
         raise WorkshopError(str(e).replace("\n", " ")) from None
 
 
-def resolve_checkpoint(name_or_dir: str | Path, build: bool = False) -> Path:
-    """A checkpoint directory from a path, `checkpoints/<repo_id>`, or the SmolLM2 alias.
+def check_checkpoint(path: Path) -> Path:
+    """`path` if it is a complete, readable LitGPT checkpoint; else a one-line error with the fix.
 
-    With `build=True` the SmolLM2 checkpoint is built when it is missing.
+    Cheap checks only: the files exist, model_config.yaml parses as a mapping, and
+    lit_model.pth is a whole PyTorch zip archive (a truncated copy has no central directory).
+    """
+    import zipfile
+
+    import yaml
+
+    redo = f"re-create it ({_redo_hint(path)})"
+    if missing_files(path):
+        raise WorkshopError(f"{path}: checkpoint is missing {', '.join(missing_files(path))}; {redo}")
+    config = path / "model_config.yaml"
+    try:
+        values = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise WorkshopError(f"{config}{f':{mark.line + 1}' if mark else ''}: not valid YAML; {redo}") from None
+    if not isinstance(values, dict):
+        raise WorkshopError(f"{config}: expected a mapping of model settings, got {type(values).__name__}; {redo}")
+    weights = path / "lit_model.pth"
+    try:
+        with zipfile.ZipFile(weights):
+            pass
+    except (zipfile.BadZipFile, OSError):
+        raise WorkshopError(f"{weights} is truncated or not a PyTorch file; {redo}") from None
+    return path
+
+
+def _redo_hint(path: Path) -> str:
+    """How to re-create the checkpoint at `path`: its download command when it is in LitGPT's layout."""
+    parts = path.resolve().parts
+    if len(parts) >= 2 and is_smollm2("/".join(parts[-2:])):
+        return f"`workshop download {SMOLLM2_ALIAS} --force`"
+    if len(parts) >= 3 and parts[-3] == CHECKPOINTS_ROOT.name:
+        return f"`workshop download {parts[-2]}/{parts[-1]} --force`"
+    return "rerun the job that wrote it, or `workshop download <org>/<name> --force`"
+
+
+def _local_checkpoints() -> list[str]:
+    """Checkpoint folders under ./checkpoints (depth 2, LitGPT's layout), for "did you mean"."""
+    return sorted(str(p.parent) for p in CHECKPOINTS_ROOT.glob("*/*/lit_model.pth"))
+
+
+def _not_found(name: str) -> WorkshopError:
+    """The error for a name that is no checkpoint, with the fix that applies to this case."""
+    from litgpt.config import configs
+
+    path = Path(name)
+    if (path / "final" / "lit_model.pth").is_file():
+        return WorkshopError(f"{name} is a finetune output folder; its checkpoint is {path / 'final'}")
+    if path.is_dir():
+        return WorkshopError(f"{name} has no lit_model.pth; point at a checkpoint folder (lit_model.pth, "
+                             f"model_config.yaml, tokenizer) or build one with `workshop download {SMOLLM2_ALIAS}`")
+    repos = {f"{c['hf_config']['org']}/{c['hf_config']['name']}" for c in configs}
+    repo = name.removeprefix(f"{CHECKPOINTS_ROOT}/")  # checkpoints/<org>/<name> names a repo too
+    if repo in repos:
+        return WorkshopError(f"{repo} is not downloaded yet (looked in {default_checkpoint_dir(repo)}); run "
+                             f"`workshop download {repo}` (offline: `workshop download {SMOLLM2_ALIAS}`)")
+    local = _local_checkpoints()
+    match = closest(name, [*local, *repos])
+    if match in local:
+        hint = f"did you mean {match}?"
+    elif match:
+        hint = f"did you mean the repo id {match} (`workshop download {match}`)?"
+    else:
+        hint = f"check the path, or use a repo id (`litgpt download list`) or {SMOLLM2_ALIAS}"
+    return WorkshopError(f"no checkpoint at {name}; {hint}")
+
+
+def resolve_checkpoint(name_or_dir: str | Path, build: bool = False) -> Path:
+    """The one checkpoint rule: a directory, a repo id under ./checkpoints, or the SmolLM2 alias.
+
+    The folder must hold lit_model.pth, model_config.yaml and a tokenizer (see `check_checkpoint`).
+    With `build=True` the SmolLM2 checkpoint is built when it is missing, and says where.
     """
     name = str(name_or_dir)
     candidates = [Path(name_or_dir), default_checkpoint_dir(name)]
@@ -199,19 +272,12 @@ def resolve_checkpoint(name_or_dir: str | Path, build: bool = False) -> Path:
         candidates.append(default_checkpoint_dir(SMOLLM2_REPO))
     for path in candidates:
         if (path / "lit_model.pth").is_file():
-            if missing_files(path):
-                raise WorkshopError(
-                    f"{path}: checkpoint is missing {', '.join(missing_files(path))}; "
-                    f"re-create it (e.g. `workshop download <repo_id> --force`)"
-                )
-            return path
+            return check_checkpoint(path)
     if is_smollm2(name):
+        target = default_checkpoint_dir(SMOLLM2_REPO)
         if build:
-            return build_smollm2(default_checkpoint_dir(SMOLLM2_REPO))
-        raise WorkshopError(
-            f"{default_checkpoint_dir(SMOLLM2_REPO)}: SmolLM2 checkpoint not built yet; "
-            f"run `workshop download {SMOLLM2_ALIAS}`"
-        )
-    where = f"{name} has no lit_model.pth" if Path(name).is_dir() else f"no checkpoint at {name} or {candidates[1]}"
-    fix = f"`workshop download {name}`" if name.count("/") == 1 and not Path(name).is_dir() else "`workshop download <org>/<name>`"
-    raise WorkshopError(f"{where}; download one with {fix} (offline: `workshop download {SMOLLM2_ALIAS}`)")
+            print(f"building {SMOLLM2_REPO} into {target.resolve()} (about 540 MB, once; "
+                  f"`workshop download {SMOLLM2_ALIAS} --checkpoint-dir DIR` puts it elsewhere)", file=sys.stderr)
+            return build_smollm2(target)
+        raise WorkshopError(f"{target}: SmolLM2 checkpoint not built yet; run `workshop download {SMOLLM2_ALIAS}`")
+    raise _not_found(name)

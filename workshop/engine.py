@@ -13,7 +13,7 @@ too: each row decodes at its own positions, overwriting its padding in the cache
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Generator, Iterator, Sequence
 
 import torch
 from litgpt.model import GPT, batched_index_select, do_softcapping
@@ -99,14 +99,20 @@ def lm_head(model: GPT, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def forward_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Logits (B, T, V) for `idx` (B, T) with RoPE `positions` (B, T) and a bool `mask` (B, 1, T, T).
+def hidden_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Hidden states (B, T, n_embd) for `idx` (B, T) with RoPE `positions` (B, T) and a bool `mask` (B, 1, T, T).
 
     `mask[b, 0, i, j]` is True where token i may attend to token j. With a tree mask, many
     continuations of one prompt are scored in a single pass that computes the prompt once.
     """
     cos, sin = _rope(model, positions)
-    return lm_head(model, transformer(model, idx, cos, sin, mask))
+    return transformer(model, idx, cos, sin, mask)
+
+
+@torch.inference_mode()
+def forward_masked(model: GPT, idx: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Logits (B, T, V) at every position of `hidden_masked`."""
+    return lm_head(model, hidden_masked(model, idx, positions, mask))
 
 
 def _cached_step(model: GPT, idx: torch.Tensor, input_pos: torch.Tensor) -> torch.Tensor:
@@ -151,16 +157,15 @@ def _ends_with_stop(tokens: list[int], stop_tokens: Sequence[Sequence[int]]) -> 
 
 
 @torch.inference_mode()
-def decode_steps(
-    model: GPT,
-    prompts: Sequence[Sequence[int]],
-    max_new_tokens: int,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    top_p: float = 1.0,
-    generator: torch.Generator | None = None,
-) -> Iterator[torch.Tensor]:
-    """Yield the next token of every row (B,) per step, decoding all prompts as one batch."""
+def decode_logits(
+    model: GPT, prompts: Sequence[Sequence[int]], max_new_tokens: int
+) -> Generator[torch.Tensor, torch.Tensor, None]:
+    """Yield the next-token logits (B, V) of every row per step; `send` the chosen tokens (B,) to go on.
+
+    All prompts decode as one batch; the caller picks each row's token (greedy, sampled, its
+    own settings per row), so servers can mix requests. Stops after `max_new_tokens` steps
+    or at the end of the RoPE tables (max_seq_length).
+    """
     device = model.lm_head.weight.device
     lengths = torch.tensor([len(p) for p in prompts], device=device)
     T = int(lengths.max())
@@ -172,13 +177,35 @@ def decode_steps(
         last = hidden[torch.arange(len(prompts), device=device), lengths - 1]  # (B, C)
         pos = lengths.clone()
         for _ in range(total - T):
-            token = sample(lm_head(model, last), temperature, top_k, top_p, generator)  # (B,)
-            yield token
+            token = yield lm_head(model, last)  # (B, V) in, the chosen (B,) back
             pos_in = pos.clamp(max=total - 1).unsqueeze(1)  # (B, 1)
-            last = _cached_step(model, token.unsqueeze(1), pos_in)[:, -1]
+            last = _cached_step(model, token.to(device).unsqueeze(1), pos_in)[:, -1]
             pos = pos + 1
     finally:
         model.clear_kv_cache()
+
+
+def decode_steps(
+    model: GPT,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Iterator[torch.Tensor]:
+    """Yield the next token of every row (B,) per step, decoding all prompts as one batch."""
+    steps = decode_logits(model, prompts, max_new_tokens)
+    try:
+        logits = next(steps)
+        while True:
+            token = sample(logits, temperature, top_k, top_p, generator)  # (B,)
+            yield token
+            logits = steps.send(token)
+    except StopIteration:
+        return
+    finally:
+        steps.close()
 
 
 def generate_tokens(

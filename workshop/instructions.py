@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from workshop.types import ClosedUnitInterval, PositiveInt
+from workshop.types import ClosedUnitInterval, OutputDir, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, numbered_jsonl, read_json
 
@@ -147,7 +147,7 @@ def write_instructions(path: str | os.PathLike, entries: Sequence[dict]) -> Path
 
 def split_file(
     data: str,
-    out_dir: Path,
+    out_dir: OutputDir,
     train: ClosedUnitInterval = 0.85,
     test: ClosedUnitInterval = 0.15,
     val: ClosedUnitInterval = 0.0,

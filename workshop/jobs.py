@@ -34,18 +34,21 @@ class Verb:
     aliases: dict[str, str] = field(default_factory=dict)  # extra flag spellings -> parameter
     show: str | None = None  # "module:function" printing the result for people (default: print it)
     presets: str | None = None  # folder under recipes/ whose YAML names `--config NAME` may use
-    default_config: str | None = None  # the preset applied when no --config is given
 
+
+# `--served-model llama3` for `--remote.served_model llama3` (workshop.remote.RemoteOptions)
+REMOTE_FLAGS = {name: f"remote.{name}" for name in
+                ("served_model", "api_key_env", "concurrency", "request_timeout", "retries", "top_logprobs")}
 
 VERBS: dict[str, Verb] = {
     "quickstart": Verb("workshop.commands.quickstart:quickstart", aliases={"set": "overrides"}),
-    "gpt pretrain": Verb("workshop.commands.gpt:gpt_pretrain", presets="gpt", default_config="tiny",
+    "gpt pretrain": Verb("workshop.commands.gpt:gpt_pretrain", presets="gpt",
                          aliases={"text": "data.text", "sha256": "data.sha256", "epochs": "train.num_epochs"}),
     "gpt generate": Verb("workshop.commands.gpt:gpt_generate"),
     "gpt download": Verb("workshop.commands.gpt:gpt_download"),
     "download": Verb("workshop.checkpoints:download", positional=("repo_id",)),
     "generate": Verb("workshop.commands.generate:generate_reply"),
-    "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show"),
+    "respond": Verb("workshop.respond:respond_file", show="workshop.commands.respond:show", aliases=REMOTE_FLAGS),
     "data split": Verb("workshop.instructions:split_file", positional=("data",), show="workshop.commands.data:show_split"),
     "data download": Verb("workshop.instructions:download_workshop_data", show="workshop.commands.data:show_written"),
     "data generate": Verb("workshop.datagen:write_default", show="workshop.commands.data:show_written"),
@@ -53,13 +56,20 @@ VERBS: dict[str, Verb] = {
     "data cola": Verb("workshop.cola:download_cola", show="workshop.commands.data:show_labelled"),
     "data classify-to-instructions": Verb("workshop.finetune.labels:classify_to_instructions", positional=("data",),
                                           show="workshop.commands.data:show_written"),
+    "data mmlu": Verb("workshop.evals.mmlu_data:write_layout", show="workshop.commands.data:show_mmlu"),
+    "recipes": Verb("workshop.commands.recipes:list_recipes", positional=("pattern",),
+                    show="workshop.commands.recipes:show"),
     "run": Verb("workshop.commands.run:run", positional=("recipe",), aliases={"set": "overrides"}),
-    "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys"}, show="workshop.commands.judge:show"),
-    "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"}),
+    "judge": Verb("workshop.judge.scoring:score_file", aliases={"key": "keys", **REMOTE_FLAGS},
+                  show="workshop.commands.judge:show"),
+    "judge agreement": Verb("workshop.judge.agreement:agreement_file", show="workshop.commands.judge:show_agreement"),
+    "eval mmlu": Verb("workshop.commands.eval:mmlu", aliases={"model": "models", "compare": "models"},
+                      show="workshop.commands.eval:show_mmlu"),
     "eval list": Verb("workshop.commands.eval:list_tasks", positional=("pattern",)),
     "eval classify": Verb("workshop.evals.classify:classify", show="workshop.commands.eval:show_classify"),
     "eval perplexity": Verb("workshop.evals.perplexity:perplexity", show="workshop.commands.eval:show_perplexity"),
     "report": Verb("workshop.report:write_report", positional=("run_dir",), show="workshop.commands.report:show"),
+    "serve": Verb("workshop.commands.serve:serve"),
 }
 
 
@@ -113,8 +123,6 @@ def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]
     positional = list(verb.positional)
     while words and positional and not words[0].startswith("-"):
         out += [f"--{positional.pop(0)}", words.pop(0)]
-    if verb.default_config and "--config" not in words and not any(w.startswith("--config=") for w in words):
-        out += ["--config", preset(verb.default_config, verb.presets)]
     collected: dict[str, list[str]] = {}  # list parameter -> its values, in order
     current = None  # the list parameter whose values are being read
     for word in words:
@@ -178,10 +186,19 @@ def preset(name: str, folder: str | None) -> str:
 
 
 def literal_choices(func: Callable, key: str) -> tuple[Any, ...]:
-    """The allowed values of a `Literal[...]` (or Optional Literal) parameter, else ()."""
-    tp = typing.get_type_hints(func).get(key)
+    """The allowed values of a `Literal[...]` (or Optional Literal) parameter, else (); `a.b` looks into dataclasses."""
+    head, *rest = key.split(".")
+    tp = typing.get_type_hints(func).get(head)
+    for part in rest:
+        tp = typing.get_type_hints(tp).get(part) if dataclasses.is_dataclass(tp) else None
     args = (tp,) + typing.get_args(tp)
     return next((typing.get_args(a) for a in args if typing.get_origin(a) is typing.Literal), ())
+
+
+def _flag(key: str) -> str:
+    """A parameter as people type its flag: `max_new_tokens` -> `--max-new-tokens` (nested keys keep theirs)."""
+    head, dot, rest = key.partition(".")
+    return f"--{head.replace('_', '-')}{dot}{rest}"
 
 
 def one_line(error: Exception, func: Callable, flags: bool = True, parser: Any = None) -> str:
@@ -190,20 +207,18 @@ def one_line(error: Exception, func: Callable, flags: bool = True, parser: Any =
     params = [p for p in inspect.signature(func).parameters]
     if parser is not None:  # nested keys too (train.max_steps)
         params += [k for k in parser.get_defaults().keys() if "." in k and not k.startswith("config")]
-    spell = (lambda k: f"--{k}") if flags else (lambda k: k)
+    spell = _flag if flags else (lambda k: k)
     m = re.match(r'Parser key "([\w.]+)": (.*)', text)
     if m:
         key, detail = m.groups()
         choices = literal_choices(func, key)
         if choices:  # jsonargparse's message for a Literal is unhelpful ("Cannot take a Union of no types")
             return f"{spell(key)}: use one of {', '.join(map(str, choices))}"
-        detail = re.sub(r"^Not of type (\w+): ", lambda t: f"not of type {t.group(1)}: ", detail)
-        detail = detail.replace("Expected a <class 'list'>. Got value: ", "expected a list, got ")
-        from workshop.types import FIXES
-
-        fix = next((f for t, f in FIXES.items() if f"type {t}" in detail), None)
-        return f"{spell(key)}: {detail}" + (f"; {fix}" if fix else "")
+        return f"{spell(key)}: {value_problem(detail)}"
     m = re.match(r"Unrecognized arguments: (--)?([\w.+-]+)", text)
+    if m and not m.group(1):
+        return (f"unexpected word {m.group(2)!r}; flags take values as --name VALUE "
+                "(true/false flags: --name alone, or --no-name)")
     if m:
         key = m.group(2).rstrip("+").replace("-", "_")
         match = closest(key, params)
@@ -223,6 +238,35 @@ def one_line(error: Exception, func: Callable, flags: bool = True, parser: Any =
     if m:
         return f"{spell(m.group(1))}: missing; it is required"
     return text
+
+
+KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text", "list": "a list",
+         "dict": "a mapping of keys"}
+
+
+def value_problem(detail: str) -> str:
+    """jsonargparse's complaint about one value, as "VALUE is out of range; FIX" or "expected KIND, got VALUE"."""
+    from workshop.types import FIXES
+
+    fix = next((f for t, f in FIXES.items() if re.search(rf"\b{t}\b", detail)), None)
+    tail = " (or leave it out)" if "<class 'NoneType'>" in detail else ""
+    given = re.search(r"Given value: (.*?)$", detail)
+    m = re.search(r"(\S+) does not conform to restriction", detail)
+    if m or (given and "does not conform" in detail):
+        return f"{given.group(1) if given else m.group(1)} is out of range; {fix}{tail}"
+    m = re.search(r"(?:could not convert string to float|invalid literal for int\(\) with base 10): '(.*?)'", detail)
+    if m:
+        return f"{m.group(1)!r} is not a number; {fix}{tail}"
+    m = re.search(r"Not of type (\w+): (.*?)(?: Given value type:|$)", detail)
+    if m:
+        reason = m.group(2).strip().replace(" not an integer", " is not a whole number")
+        if given and given.group(1) not in reason:  # jsonargparse drops the value from the message
+            reason = f"{given.group(1)} {reason}" if reason.startswith("is ") else f"{given.group(1)}: {reason}"
+        return reason + (f"; {FIXES[m.group(1)]}" if m.group(1) in FIXES and FIXES[m.group(1)] not in reason else "")
+    m = re.search(r"Expected a <class '(\w+)'>\. Got value: (.*)$", detail)
+    if m:
+        return f"expected {KINDS.get(m.group(1), m.group(1))}, got {m.group(2)!r}"
+    return detail + (f"; {fix}" if fix else "")
 
 
 def parse_values(func: Callable, values: dict[str, Any], where: str, skip: set[str] = frozenset(),

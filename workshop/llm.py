@@ -159,9 +159,12 @@ def load(
     model.cos, model.sin = model.rope_cache(device=torch.device("cpu"))  # meta buffers can't be moved
     model = model.to(device=device, dtype=dtype).eval()
     model.cos, model.sin = model.rope_cache(device=device)  # keep RoPE tables in fp32, as in training
-    tokenizer = Tokenizer(checkpoint_dir)
+    return LoadedModel(model, config, Tokenizer(checkpoint_dir), checkpoint_prompt_style(checkpoint_dir, config), device,
+                       dtype, checkpoint_dir)
+
+
+def checkpoint_prompt_style(checkpoint_dir: Path, config: Config) -> PromptStyle:
+    """The checkpoint's own prompt style (prompt_style.yaml), else the one LitGPT names for its model."""
     if has_prompt_style(checkpoint_dir):
-        prompt_style = load_prompt_style(checkpoint_dir)
-    else:
-        prompt_style = PromptStyle.from_config(config)
-    return LoadedModel(model, config, tokenizer, prompt_style, device, dtype, checkpoint_dir)
+        return load_prompt_style(checkpoint_dir)
+    return PromptStyle.from_config(config)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import yaml
 
 from workshop.errors import WorkshopError, suggest
-from workshop.paths import PROJECT_ROOT
+from workshop.paths import shipped_file
 
 JOBS = {
     "finetune_lora": "litgpt.finetune.lora:setup",
@@ -61,7 +61,7 @@ def shipped_paths(value: Any) -> Any:
     if isinstance(value, list):
         return [shipped_paths(v) for v in value]
     if isinstance(value, str) and value.startswith(SHIPPED):
-        return str(PROJECT_ROOT / value[len(SHIPPED):])
+        return str(shipped_file(value[len(SHIPPED):]))
     return value
 
 
@@ -215,6 +215,9 @@ def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bo
         resolved["description"] = str(recipe["description"])
     resolved.update(yaml.safe_load(parser.dump(cfg, skip_none=False, skip_check=True)))
     _check_ranges(resolved, where)
+    if resolved.get("quantize") and _ranks(resolved) > 1:  # LitGPT's finetune_lora raises this only once running
+        raise WorkshopError(f"{where}: quantize: LitGPT quantizes single-device runs only; set devices: 1 and "
+                            "num_nodes: 1, or drop quantize for the multi-GPU (FSDP) run")
     for section, cls_path in (("train", "litgpt.args:TrainArgs"), ("eval", "litgpt.args:EvalArgs")):
         if isinstance(resolved.get(section), dict):  # their __post_init__ checks (warmup steps vs fraction)
             module, name = cls_path.split(":")
@@ -310,6 +313,7 @@ def run_job(recipe: dict, force: bool = False, path: str | os.PathLike = "<recip
                             "point it at a finetune_lora out_dir/final")
     if resolved.get("quantize"):
         _check_quantize(resolved, where)
+    _check_devices(resolved, where)
     if job == "finetune_lora":
         return _finetune(resolved, force, where)
     job_function(job)(**build_args(resolved, where))
@@ -375,6 +379,26 @@ def litgpt_argv(resolved: dict, config_path: Path) -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
+
+
+def _ranks(resolved: dict) -> int:
+    """devices x num_nodes of a recipe (devices "auto" or -1 counts as one: it means the GPUs there are)."""
+    devices = resolved.get("devices", 1)
+    devices = int(devices) if str(devices).lstrip("-").isdigit() and int(devices) > 0 else 1
+    return devices * int(resolved.get("num_nodes") or 1)
+
+
+def _check_devices(resolved: dict, where: str) -> None:
+    """A multi-GPU recipe on a machine with fewer GPUs fails here in one line, not inside Lightning."""
+    import torch
+
+    devices = resolved.get("devices", 1)
+    if not str(devices).isdigit() or int(devices) <= 1:
+        return
+    found = torch.cuda.device_count()
+    if found < int(devices):
+        raise WorkshopError(f"{where}: devices: {devices} GPUs wanted, {found} found here; set devices: {max(found, 1)} "
+                            "(or use the single-GPU recipe)")
 
 
 def _check_quantize(resolved: dict, where: str) -> None:

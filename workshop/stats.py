@@ -9,7 +9,8 @@ signed-rank test for paired scores.
 
 from __future__ import annotations
 
-from typing import Sequence
+import warnings
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -32,6 +33,36 @@ def bootstrap_ci(
     result = bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=confidence, method="percentile",
                        rng=np.random.default_rng(seed))
     return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+
+
+def bootstrap_statistic_ci(
+    samples: Sequence[Sequence[float]], statistic: Callable, paired: bool = True, vectorized: bool = False,
+    confidence: float = CONFIDENCE, n_boot: int = N_BOOTSTRAP, seed: int = SEED,
+) -> list[float] | None:
+    """Percentile-bootstrap interval of any `statistic(*samples)` (a correlation, an AUROC), via scipy.
+
+    `paired=True` resamples items (rows across the samples together); `paired=False` resamples
+    each sample on its own (a stratified bootstrap: positives and negatives of an AUROC). Resamples
+    where the statistic is undefined (nan: a constant resample) are left out. None when a sample
+    has fewer than 2 values or no resample gives a value.
+    """
+    from scipy.stats import bootstrap
+
+    arrays = tuple(np.asarray(s, dtype=np.float64) for s in samples)
+    if any(a.size < 2 for a in arrays):
+        return None
+    with warnings.catch_warnings():  # constant resamples: scipy warns, the statistic is nan, dropped below
+        warnings.simplefilter("ignore")
+        result = bootstrap(arrays, statistic, paired=paired, vectorized=vectorized, n_resamples=n_boot,
+                           confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+    low, high = result.confidence_interval
+    if np.isnan(low) or np.isnan(high):
+        values = result.bootstrap_distribution[~np.isnan(result.bootstrap_distribution)]
+        if values.size == 0:
+            return None
+        alpha = (1 - confidence) / 2
+        low, high = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
+    return [float(low), float(high)]
 
 
 def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:

@@ -28,7 +28,8 @@ def _mmlu_outputs(results: dict, step_dir: Path, args: dict) -> dict[str, Any]:
         return {"results": {args["models"][0]: str(step_dir / "results.json")}}
     from workshop.evals.mmlu import compare_dir
 
-    return {"results": {m: str(compare_dir(step_dir, i, m) / "results.json") for i, m in enumerate(args["models"])}}
+    return {"results": {m: str(compare_dir(step_dir, i, m) / "results.json") for i, m in enumerate(args["models"])},
+            "summary": str(step_dir / "results.json")}  # accuracies and the paired block (CONTRACTS §3)
 
 
 STEPS: dict[str, Step] = {

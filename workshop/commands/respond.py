@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def show(written: Path, key: str, **_: Any) -> None:
-    """Where the responses went."""
-    print(f"wrote {written} (key {key!r})")
+def show(written: Path | None, key: str, **_: Any) -> None:
+    """Where the responses went (nothing on the helper nodes of a multi-node run)."""
+    if written is not None:
+        print(f"wrote {written} (key {key!r})")

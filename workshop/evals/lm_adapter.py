@@ -62,8 +62,8 @@ class LitGPTLM(TemplateLM):
     def tok_decode(self, tokens: list[int]) -> str:
         return self.loaded.decode(tokens)
 
-    def _loglikelihood_tokens(self, requests: list, disable_tqdm: bool = False, **kwargs: Any) -> list[tuple[float, bool]]:
-        """(sum of continuation log-probs, continuation is the greedy choice) per (strs, context, continuation)."""
+    def plan(self, requests: list) -> tuple[list[tuple[int, ...]], list[tuple[int, list[int]]], list[int]]:
+        """The distinct model inputs, each request's (input index, continuation), and the batch order of the inputs."""
         inputs: dict[tuple[int, ...], int] = {}  # model input -> index; shared by requests with equal input
         plan: list[tuple[int, list[int]]] = []  # per request: (input index, continuation tokens)
         for _, context_enc, continuation_enc in requests:
@@ -71,11 +71,16 @@ class LitGPTLM(TemplateLM):
                 raise WorkshopError(f"a continuation of {len(continuation_enc)} tokens exceeds the model's context of {self.max_length}")
             whole = (context_enc + continuation_enc)[-(self.max_length + 1) :]  # left-truncate like HFLM
             plan.append((inputs.setdefault(tuple(whole[:-1]), len(inputs)), continuation_enc))
+        unique = list(inputs)
+        order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))  # longest first: OOM shows up at once
+        return unique, plan, order
+
+    def _loglikelihood_tokens(self, requests: list, disable_tqdm: bool = False, **kwargs: Any) -> list[tuple[float, bool]]:
+        """(sum of continuation log-probs, continuation is the greedy choice) per (strs, context, continuation)."""
+        unique, plan, order = self.plan(requests)
         users: dict[int, list[int]] = defaultdict(list)
         for r, (i, _) in enumerate(plan):
             users[i].append(r)
-        unique = list(inputs)
-        order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))  # longest first: OOM shows up at once
         results: list[tuple[float, bool]] = [(0.0, False)] * len(requests)
         bar = tqdm(total=len(requests), desc="loglikelihood", disable=disable_tqdm)
         for start in range(0, len(order), self.batch_size):

@@ -19,6 +19,7 @@ from typing import Any
 from workshop.errors import WorkshopError
 
 HUB_DATASET = "cais/mmlu"
+SERVED_DATASETS = (HUB_DATASET,)  # what --data-dir stands in for
 SPLIT_FOLDERS = {"test": "test", "validation": "val", "dev": "dev"}  # cais/mmlu split -> official folder
 LETTERS = "ABCD"
 COLUMNS = "question,A,B,C,D,answer"

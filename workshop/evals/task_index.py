@@ -62,18 +62,62 @@ def task_manager() -> Any:
 
 
 def match(pattern: str | None, names: list[str]) -> list[str]:
-    """Names matching a glob (`mmlu_*`) or, without wildcards, containing `pattern` (any case)."""
+    """Names matching a glob (`*philosophy*`) or, without wildcards, starting with `pattern` (any case)."""
     if not pattern:
         return names
     if any(ch in pattern for ch in GLOB_CHARS):
         return fnmatch.filter(names, pattern)
-    return [n for n in names if pattern.lower() in n.lower()]
+    return [n for n in names if n.lower().startswith(pattern.lower())]
 
 
 def list_tasks(pattern: str | None = None) -> list[tuple[str, str]]:
     """(name, kind) of the tasks matching `pattern`, sorted by name; kind is task/group/tag/python_task."""
     index = task_index()
     return [(name, index[name]["type"]) for name in match(pattern, sorted(index))]
+
+
+def served_offline(names: list[str], datasets: tuple[str, ...]) -> set[str]:
+    """Which of `names` read only `datasets` (tasks directly; groups and tags through every task they hold).
+
+    The answer depends only on lm-eval's task files, so it is cached beside the index: a
+    second listing reads one JSON file and never imports lm-eval.
+    """
+    path = cache_path().with_name(cache_path().stem + "-offline.json")
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        cached = {}
+    known: dict[str, bool] = cached.get("served", {}) if cached.get("datasets") == list(datasets) else {}
+    missing = [n for n in names if n not in known]
+    if missing:
+        index, manager = task_index(), task_manager()
+
+        def served(name: Any, seen: frozenset = frozenset()) -> bool:
+            if not isinstance(name, str) or name in seen or name not in index:
+                return False  # inline configs nested in lists, cycles, unknown names
+            if name not in known:
+                kind = index[name]["type"]
+                try:
+                    config = manager._get_config(name) if kind in ("task", "group") else {}
+                except Exception:  # a task lm-eval itself cannot load is not served either
+                    config = {}
+                if kind == "task":
+                    known[name] = config.get("dataset_path") in datasets
+                else:
+                    members = index[name].get("task") if kind == "tag" else config.get("task")
+                    members = members if isinstance(members, list) else [members]
+                    members = [m.get("task") if isinstance(m, dict) else m for m in members]
+                    known[name] = kind in ("group", "tag") and bool(members) and all(
+                        served(m, seen | {name}) for m in members)
+            return known[name]
+
+        for name in missing:
+            served(name)
+        try:
+            atomic_write_json(path, {"datasets": list(datasets), "served": known}, indent=None)
+        except OSError:
+            pass  # caching is an optimisation
+    return {n for n in names if known.get(n)}
 
 
 def resolve_names(names: list[str]) -> list[str]:

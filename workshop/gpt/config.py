@@ -1,26 +1,44 @@
-"""Pretraining presets: YAML files under recipes/gpt/ read into checked dataclasses.
+"""Pretraining settings as typed dataclasses, and presets: YAML files under recipes/gpt/.
 
-A preset has three sections: `model` (the workshop's GPT config dict), `data` (text and
-loader settings) and `train` (optimizer and loop settings). Unknown keys and wrong types
-are one-line errors naming the file and the key.
+Three sections: `model` (the workshop's GPT config dict, as typed fields), `data` (text and
+loader settings) and `train` (optimizer and loop settings). The defaults are a CPU-sized
+run on the project's own corpus (well under a minute on 2 cores); the preset `the-verdict`
+is the workshop's section 4. jsonargparse checks every key and type against these classes,
+so unknown keys and wrong types are one-line errors naming the file and the key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from workshop.errors import WorkshopError, suggest
-from workshop.gpt.model import ATTN_IMPLS, GPT_CONFIG_124M
+from workshop.errors import WorkshopError
 from workshop.paths import RECIPES_DIR
-from workshop.types import NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt
+from workshop.types import (
+    ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt,
+)
 
 PRESETS_DIR = RECIPES_DIR / "gpt"
-MODEL_KEYS = {**GPT_CONFIG_124M, "attn_impl": "eager"}
-POSITIVE = {"vocab_size", "context_length", "emb_dim", "n_heads", "n_layers"}  # model sizes: at least 1
+
+
+@dataclass
+class ModelConfig:
+    """The workshop's GPT config dict (the keys of GPT_CONFIG_124M) as typed fields; `asdict` gives GPTModel's dict.
+
+    The defaults are a 6.5M-parameter model (6.4M of it GPT-2's 50,257-token embedding and head).
+    """
+
+    vocab_size: PositiveInt = 50257
+    context_length: PositiveInt = 64
+    emb_dim: PositiveInt = 64
+    n_heads: PositiveInt = 4
+    n_layers: PositiveInt = 2
+    drop_rate: ClosedUnitInterval = 0.0
+    qkv_bias: bool = False
+    attn_impl: Literal["eager", "sdpa"] = "sdpa"  # added to the book's code: PyTorch's fused attention
 
 
 @dataclass
@@ -30,24 +48,24 @@ class DataConfig:
     text: str | None = None  # path or URL; None = the project's own corpus in data/pretrain/
     sha256: str | None = None  # expected sha256 of a downloaded text
     train_ratio: OpenUnitInterval = 0.9
-    batch_size: PositiveInt = 2
+    batch_size: PositiveInt = 4
     stride: PositiveInt | None = None  # None = context_length (non-overlapping windows)
 
 
 @dataclass
 class TrainConfig:
-    """Optimizer and loop settings (defaults: the workshop's section 4)."""
+    """Optimizer and loop settings (defaults: the CPU-sized run; `the-verdict` preset: the workshop's section 4)."""
 
-    num_epochs: PositiveInt = 10
-    lr: PositiveFloat = 4e-4
+    num_epochs: PositiveInt = 2
+    lr: PositiveFloat = 0.02  # small models tolerate (and need) a large learning rate
     weight_decay: NonNegativeFloat = 0.1
-    eval_freq: PositiveInt = 5
-    eval_iter: PositiveInt = 5
-    start_context: str = "Every effort moves you"
+    eval_freq: PositiveInt = 10
+    eval_iter: PositiveInt = 2
+    start_context: str = "Once there was a"
     seed: int = 123
-    warmup_steps: NonNegativeInt = 0
-    min_lr: NonNegativeFloat | None = None  # set it to decay the learning rate along a cosine
-    grad_clip: PositiveFloat | None = None
+    warmup_steps: NonNegativeInt = 5
+    min_lr: NonNegativeFloat | None = 0.002  # decay the learning rate along a cosine to this (None: constant)
+    grad_clip: PositiveFloat | None = 1.0
     precision: str = "auto"  # "auto" = bf16 autocast on a bf16 GPU, fp32 elsewhere
     checkpoint_every: PositiveInt | None = None  # steps; a checkpoint is also written after every epoch
 
@@ -56,25 +74,9 @@ class TrainConfig:
 class PretrainConfig:
     """A whole preset."""
 
-    model: dict[str, Any] = field(default_factory=lambda: dict(GPT_CONFIG_124M, context_length=256))
+    model: dict[str, Any] = field(default_factory=lambda: asdict(ModelConfig()))
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-
-def model_config(values: Any, where: str) -> dict[str, Any]:
-    """The workshop's model dict: all keys of GPT_CONFIG_124M (+ optional attn_impl), type-checked."""
-    if not isinstance(values, dict):
-        raise WorkshopError(f"{where}: expected a mapping of model settings")
-    for key, value in values.items():
-        if key not in MODEL_KEYS:
-            raise WorkshopError(f"{where}.{key}: unknown model setting{suggest(key, MODEL_KEYS)}")
-        if type(value) is not type(MODEL_KEYS[key]) and not (key == "drop_rate" and type(value) is int):
-            raise WorkshopError(f"{where}.{key}: expected {type(MODEL_KEYS[key]).__name__}, got {value!r}")
-        if key in POSITIVE and value < 1:
-            raise WorkshopError(f"{where}.{key}: {value!r} is out of range; use 1 or more")
-    if values.get("attn_impl", "eager") not in ATTN_IMPLS:
-        raise WorkshopError(f"{where}.attn_impl: use one of {', '.join(ATTN_IMPLS)}")
-    return {**dict(GPT_CONFIG_124M, context_length=256), **values}
 
 
 def preset_path(name_or_path: str) -> Path:
@@ -108,4 +110,4 @@ def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     if unknown:
         raise WorkshopError(f"{path}: unknown section {sorted(unknown)[0]!r}; use model, data and train")
     args = parse_values(gpt_pretrain, raw, str(path))
-    return PretrainConfig(model=model_config(args["model"] or {}, f"{path}: model"), data=args["data"], train=args["train"])
+    return PretrainConfig(model=asdict(args["model"]), data=args["data"], train=args["train"])

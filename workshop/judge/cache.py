@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
+
+from tqdm.auto import tqdm
 
 from workshop.io import AppendLog
 
@@ -54,3 +56,39 @@ class ScoreCache:
         """Close the log file (the records stay readable in memory)."""
         if self.log:
             self.log.close()
+
+
+def judge_cached(units: dict[str, Any], make_scorer: Callable[[], Callable[[list], list[dict]]],
+                 out_dir: str | Path | None, batch_size: int, desc: str, progress: bool = True,
+                 size: Callable[[Any], int] = len,
+                 shard: Callable[[list[str], list], list[dict] | None] | None = None,
+                 after_shard: Callable[[], Any] = lambda: None) -> dict[str, dict] | None:
+    """The result of every unit (cache key -> a prompt, or a pair of prompts), judging only the uncached.
+
+    Units of similar `size` share a batch (less padding); the judge is built by `make_scorer`
+    only when something is left to judge, and each result is cached as soon as its batch is done.
+    With `shard` (several devices) the uncached units go to it instead, in batch order; it returns
+    their results, or None on a node other than the first (then this returns None too), and
+    `after_shard` runs once they are cached.
+    """
+    cache = ScoreCache(out_dir)
+    try:
+        todo = sorted((k for k in units if k not in cache), key=lambda k: size(units[k]))
+        if todo and shard is not None:
+            results = shard(todo, [units[k] for k in todo])
+            if results is None:
+                return None
+            for k, result in zip(todo, results):
+                cache.put(k, result)
+            after_shard()
+            todo = []
+        scorer = make_scorer() if todo else None  # all cached: nothing is loaded
+        with tqdm(total=len(todo), desc=desc, unit="items", disable=not progress) as bar:
+            for start in range(0, len(todo), batch_size):
+                batch: Sequence[str] = todo[start : start + batch_size]
+                for k, result in zip(batch, scorer([units[k] for k in batch])):
+                    cache.put(k, result)
+                bar.update(len(batch))
+    finally:
+        cache.close()
+    return {k: cache.get(k) for k in units}

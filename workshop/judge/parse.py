@@ -1,9 +1,10 @@
-"""Read a 0..100 score out of what a judge model wrote, or say why it cannot be read.
+"""Read a 0..100 score (or a pairwise choice) out of what a judge model wrote, or say why not.
 
 Judges do not always answer with a bare integer: they write "Score: 85", "85/100",
 "**85**" or a sentence. Those are accepted. Anything ambiguous (two different numbers, a
 0-10 scale, a fraction, a value outside 0..100, nothing at all) is refused with a reason,
-so the caller keeps the item with its raw text instead of dropping it silently.
+so the caller keeps the item with its raw text instead of dropping it silently. Pairwise
+answers ("A", "Response B", "B is better", "tie") are read the same way: one choice or a reason.
 """
 
 from __future__ import annotations
@@ -58,3 +59,34 @@ def parse_score_reason(text: str | None, rescale_10: bool = False) -> tuple[int 
 def parse_score(text: str | None, rescale_10: bool = False) -> int | None:
     """The integer score 0..100 in `text`, or None when it is missing or ambiguous."""
     return parse_score_reason(text, rescale_10)[0]
+
+
+CHOICE_RETRY_INSTRUCTION = "Respond with the single letter A or B only (or the word tie)."
+_CHOICE_MARKUP = re.compile(r"[*_`#>\"'()\[\]]")
+_BARE = re.compile(r"^\W*(?:(?:response|answer|option)\s+)?([AB])\W*$", re.IGNORECASE)
+_TIE = re.compile(r"\b(tie|equal(?:ly good)?|both (?:are )?(?:equally )?(?:good|bad|correct|wrong))\b", re.IGNORECASE)
+_NAMED = re.compile(r"\b(?:response|answer|option)\s+([AB])\b", re.IGNORECASE)
+_LETTER = re.compile(r"(?<![\w'])([AB])(?![\w'])")
+_PREFERS = re.compile(r"\b([AB]) is (?:the )?better\b|\bbetter (?:response|answer|one) is (?:response )?([AB])\b"
+                      r"|\bprefer (?:response )?([AB])\b", re.IGNORECASE)
+
+
+def parse_choice(text: str | None) -> tuple[str | None, str | None]:
+    """("A" | "B" | "tie", None) when the answer names one choice, else (None, reason)."""
+    if text is None or not text.strip():
+        return None, "empty response"
+    cleaned = _CHOICE_MARKUP.sub(" ", text).strip()
+    bare = _BARE.match(cleaned)
+    if bare:
+        return bare.group(1).upper(), None
+    prefers = {g.upper() for m in _PREFERS.findall(" ".join(cleaned.split())) for g in m if g}
+    if len(prefers) == 1:
+        return prefers.pop(), None
+    letters = {m.upper() for m in _NAMED.findall(cleaned)} or set(_LETTER.findall(cleaned))
+    if _TIE.search(cleaned) and len(letters) != 1:
+        return "tie", None
+    if len(letters) == 1:
+        return letters.pop(), None
+    if not letters:
+        return None, "names neither A nor B"
+    return None, "ambiguous: names both A and B"

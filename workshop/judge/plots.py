@@ -44,3 +44,44 @@ def plot_paired(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def plot_pairwise(rows: Sequence[dict], a: str, b: str, path: str | Path) -> Path:
+    """Left: preference for `b` in each order (off the diagonal quadrants = the order decided);
+    right: wins of a, ties, wins of b -> `path`."""
+    pairs = [r["preference_b"] for r in rows if None not in r["preference_b"]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    left.axhline(0.5, color="grey", linewidth=1, linestyle="--")
+    left.axvline(0.5, color="grey", linewidth=1, linestyle="--")
+    left.scatter([p[0] for p in pairs], [p[1] for p in pairs], s=14, alpha=0.7)
+    left.set_xlim(-0.02, 1.02)
+    left.set_ylim(-0.02, 1.02)
+    left.set_xlabel(f"preference for {b}, shown second")
+    left.set_ylabel(f"preference for {b}, shown first")
+    left.set_title("same side of 0.5 on both axes = consistent", fontsize=8)
+    counts = [sum(r["winner"] == a for r in rows), sum(r["winner"] == "tie" for r in rows),
+              sum(r["winner"] == b for r in rows)]
+    right.bar([f"{a} wins", "tie", f"{b} wins"], counts, color=["tab:blue", "tab:grey", "tab:orange"])
+    right.set_ylabel("entries")
+    right.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_agreement(scores: Sequence[float], labels: Sequence[float], score_key: str, label_key: str,
+                   path: str | Path) -> Path:
+    """Scatter of each item's label (x, jittered) against its score (y) -> `path`."""
+    import numpy as np
+
+    x = np.asarray(labels, dtype=float)
+    jitter = np.random.default_rng(0).uniform(-0.08, 0.08, x.size) * (np.ptp(x) or 1.0)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(x + jitter, scores, s=14, alpha=0.6)
+    ax.set_xlabel(f"{label_key} (jittered)")
+    ax.set_ylabel(score_key)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

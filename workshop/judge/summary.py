@@ -1,7 +1,9 @@
-"""The judge run's summary: statistics per key (and paired), as JSON, Markdown and files.
+"""The judge run's summary: judge statistics, reference metrics and reliability, as files.
 
-`summary.json` is `{"judge", "mode", "keys": {KEY: {n, n_scored, mean, median, std, ci95}},
-"paired": {...}}` (`paired` only with two keys); `summary.md` holds the same as tables.
+`summary.json` is `{"judge", "mode", "keys": {KEY: {n, n_scored, mean, median, std, ci95,
+reference}}, "paired": {..., reference, mcnemar_p}, "reliability": {...}, "notes": [...]}`
+(`paired` only with two keys; the shapes are in CONTRACTS.md §1); `summary.md` says the same
+in tables and opens with the reliability sentence.
 """
 
 from __future__ import annotations
@@ -11,21 +13,37 @@ from typing import Sequence
 
 from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from workshop.judge.plots import plot_paired, plot_scores
+from workshop.judge.reference import paired_reference, reference_stats
+from workshop.judge.reliability import reliability
 from workshop.judge.stats import key_stats, paired_stats
+
+
+def records_by_key(records: Sequence[dict], keys: Sequence[str]) -> dict[str, list[dict]]:
+    """Each key's records in entry order."""
+    return {key: [r for r in records if r["key"] == key] for key in keys}
 
 
 def scores_by_key(records: Sequence[dict], keys: Sequence[str]) -> dict[str, list[float | None]]:
     """Each key's scores in entry order (None where the judge gave no score)."""
-    return {key: [r["score"] for r in records if r["key"] == key] for key in keys}
+    return {key: [r["score"] for r in rs] for key, rs in records_by_key(records, keys).items()}
 
 
-def build_summary(records: Sequence[dict], keys: Sequence[str], judge: str, mode: str) -> dict:
+def build_summary(records: Sequence[dict], keys: Sequence[str], judge: str, mode: str,
+                  reference_key: str = "output", notes: Sequence[str] = ()) -> dict:
     """The summary dict of a run (see the module docstring for its shape)."""
-    scores = scores_by_key(records, keys)
-    summary = {"judge": judge, "mode": mode, "keys": {key: key_stats(scores[key]) for key in keys}}
+    by_key = records_by_key(records, keys)
+    summary = {"judge": judge, "mode": mode, "keys": {}}
+    for key, rs in by_key.items():
+        summary["keys"][key] = {**key_stats([r["score"] for r in rs]), "reference": reference_stats(rs, reference_key)}
     if len(keys) == 2:
         a, b = keys
-        summary["paired"] = paired_stats(scores[a], scores[b], a, b)
+        paired = paired_stats([r["score"] for r in by_key[a]], [r["score"] for r in by_key[b]], a, b)
+        paired["reference"] = paired_reference(by_key[a], by_key[b])
+        paired["mcnemar_p"] = paired["reference"]["exact_match"]["mcnemar_p"]
+        summary["paired"] = paired
+    summary["reliability"] = reliability(records)
+    summary["reference_key"] = reference_key
+    summary["notes"] = list(notes)
     return summary
 
 
@@ -40,17 +58,19 @@ def _ci(ci: list[float] | None) -> str:
 
 
 def summary_markdown(summary: dict) -> str:
-    """Markdown tables: one row per key, plus the paired comparison when present."""
-    lines = [
-        f"Judge: `{summary['judge']}` (mode: {summary['mode']})",
-        "",
-        "| key | scored / n | mean | 95% CI | median | std |",
-        "|---|---|---|---|---|---|",
-    ]
+    """Markdown: the reliability sentence, one row per key, the paired comparison, reference metrics."""
+    rel = summary.get("reliability")
+    lines = [f"Judge: `{summary['judge']}` (mode: {summary['mode']})", ""]
+    if rel:
+        lines += [f"**Reliability: {rel['verdict'] or 'unchecked'}.** {rel['sentence']}", ""]
+    lines += ["| key | scored / n | mean | 95% CI | median | std | exact match | token F1 | ROUGE-L |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for key, s in summary["keys"].items():
+        ref = s.get("reference") or {}
         lines.append(
             f"| {key} | {s['n_scored']} / {s['n']} | {_fmt(s['mean'])} | {_ci(s['ci95'])} "
-            f"| {_fmt(s['median'])} | {_fmt(s['std'])} |"
+            f"| {_fmt(s['median'])} | {_fmt(s['std'])} | {_fmt(ref.get('exact_match'), 3)} "
+            f"| {_fmt(ref.get('token_f1'), 3)} | {_fmt(ref.get('rouge_l'), 3)} |"
         )
     p = summary.get("paired")
     if p:
@@ -63,7 +83,57 @@ def summary_markdown(summary: dict) -> str:
             f"| {_fmt(p['mean_diff'])} | {_ci(p['ci95'])} | {p['wins']} / {p['ties']} / {p['losses']} "
             f"| {_fmt(p['wilcoxon_p'], 4)} |",
         ]
+        ref = p.get("reference")
+        if ref and ref["exact_match"]["n"]:
+            em, rl = ref["exact_match"], ref["rouge_l"]
+            lines += [
+                "",
+                f"Reference metrics, paired ({em['n']} entries with a reference):",
+                "",
+                f"| exact match: both / only {p['a']} / only {p['b']} / neither | McNemar p "
+                "| ROUGE-L mean diff | Wilcoxon p |",
+                "|---|---|---|---|",
+                f"| {em['both']} / {em['only_a']} / {em['only_b']} / {em['neither']} | {_fmt(em['mcnemar_p'], 4)} "
+                f"| {_fmt(rl['mean_diff'], 3)} | {_fmt(rl['wilcoxon_p'], 4)} |",
+            ]
+    if rel:
+        mass = "-" if rel["valid_mass_median"] is None else f"{rel['valid_mass_median']:.3g}"
+        auroc = "-" if rel["auroc_exact_match"] is None else f"{rel['auroc_exact_match']:.2f} {_ci(rel['auroc_ci95'])}"
+        lines += ["", f"Reliability ({rel['n']} answers checked): AUROC vs exact match {auroc}, Spearman with ROUGE-L "
+                  f"{_fmt(rel['spearman_rouge_l'])}, with length {_fmt(rel['spearman_length'])}, median valid mass "
+                  f"{mass}, unparsed {rel['n_unparsed']} (thresholds: evals/judge/README.md)."]
+    lines += _pairwise_lines(summary.get("pairwise")) + _panel_lines(summary.get("panel"))
+    if summary.get("notes"):
+        lines += ["", *[f"Note: {n}" for n in summary["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _pairwise_lines(p: dict | None) -> list[str]:
+    """The head-to-head table of a pairwise run (its keys' "scores" are 100 x the combined preference)."""
+    if not p:
+        return []
+    return ["", f"Pairwise ({p['b']} vs {p['a']}, both orders; the scores above are 100 x each response's "
+                "combined preference):", "",
+            f"| wins {p['a']} / ties / wins {p['b']} | win rate {p['b']} | 95% CI | position consistency "
+            "| first-position rate | longer wins | unparsed |", "|---|---|---|---|---|---|---|",
+            f"| {p['wins_a']} / {p['ties']} / {p['wins_b']} | {_fmt(p['win_rate_b'], 3)} | {_ci(p['ci95'])} "
+            f"| {_fmt(p['position_consistency'], 3)} | {_fmt(p['first_position_rate'], 3)} "
+            f"| {_fmt(p['longer_wins_rate'], 3)} | {p['n_unparsed']} |", "", p["sentence"]]
+
+
+def _panel_lines(panel: dict | None) -> list[str]:
+    """Each judge's mean per key and how well the judges agree."""
+    if not panel:
+        return []
+    lines = ["", "Panel (the scores above are the judges' mean per item):", "", "| judge | verdict | "
+             + " | ".join(f"mean {k}" for k in panel["summaries"][0]["keys"]) + " |",
+             "|---|---|" + "---|" * len(panel["summaries"][0]["keys"])]
+    for name, s in zip(panel["judges"], panel["summaries"]):
+        lines.append(f"| {name} | {s['reliability']['verdict'] or '-'} | "
+                     + " | ".join(_fmt(k["mean"]) for k in s["keys"].values()) + " |")
+    pairs = ", ".join(f"{p['a']} vs {p['b']} {_fmt(p['spearman'])} (n={p['n']})" for p in panel["spearman"])
+    return lines + ["", f"Agreement between judges: Spearman {pairs}; Krippendorff's alpha (interval) "
+                        f"{_fmt(panel['krippendorff_alpha'], 3)}."]
 
 
 def write_outputs(out_dir: str | Path, records: Sequence[dict], summary: dict) -> dict[str, Path]:
