@@ -14,11 +14,12 @@ import pytest
 import torch
 import yaml
 
+import workshop
 import workshop.finetune.resume as resume
 from workshop.cli import main
 from workshop.finetune.progress import ProgressBar, _KeepingWriter
 from workshop.finetune.resume import STATE_PATH, Shifted
-from workshop.paths import DATA_DIR, PROJECT_ROOT
+from workshop.paths import DATA_DIR
 
 KILLER = """
 import os, signal, sys
@@ -83,7 +84,7 @@ def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(uninterrupted, tin
     path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out))
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(Path(workshop.__file__).parents[1])}  # this checkout's package
     killed = subprocess.run([sys.executable, str(script), str(path), "5", "SIGKILL"], env=env, capture_output=True,
                             text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -174,7 +175,7 @@ def test_metrics_file_is_kept_up_to_the_resumed_iteration(tmp_path):
 def test_progress_bar_follows_litgpts_logging(capsys):
     bar = ProgressBar()
     bar.start(total=10, done=4)
-    bar.log_metrics({"loss": 1.2345, "iter": 10, "step": 5}, step=10)
+    bar.log_metrics({"loss": 1.2346, "iter": 10, "step": 5}, step=10)
     bar.log_metrics({"val_loss": 1.5}, step=10)
     bar.log_metrics({"val_loss": 1.25})  # the final validation has no step
     assert (bar.bar.n, bar.final_val_loss) == (5, 1.25)

@@ -15,7 +15,7 @@ from workshop.cli import main
 from workshop.cola import FILES, extract_cola
 from workshop.errors import WorkshopError
 from workshop.evals.classify_data import read_labelled
-from workshop.grammar import ATTRACTORS, DEFAULT_DIR, SUBJECTS, VERBS, generate_grammar, write_grammar
+from workshop.grammar import ATTRACTORS, SHIPPED_DIR, SUBJECTS, VERBS, generate_grammar, write_grammar
 
 
 def parse(sentence: str) -> tuple[int, int] | None:
@@ -56,9 +56,9 @@ def test_shipped_files_are_the_generators(tmp_path, capsys):
     assert main(["data", "grammar", "--out-dir", str(tmp_path)]) == 0
     assert "test: 200 sentences (0: 100, 1: 100)" in capsys.readouterr().out
     for name in ("train", "val", "test"):
-        assert (tmp_path / f"{name}.tsv").read_bytes() == (DEFAULT_DIR / f"{name}.tsv").read_bytes(), name
-        assert len(read_labelled(DEFAULT_DIR / f"{name}.tsv")) == {"train": 400, "val": 80, "test": 200}[name]
-    assert write_grammar(tmp_path / "again")["train"].read_bytes() == (DEFAULT_DIR / "train.tsv").read_bytes()
+        assert (tmp_path / f"{name}.tsv").read_bytes() == (SHIPPED_DIR / f"{name}.tsv").read_bytes(), name
+        assert len(read_labelled(SHIPPED_DIR / f"{name}.tsv")) == {"train": 1200, "val": 80, "test": 200}[name]
+    assert write_grammar(tmp_path / "again")["train"].read_bytes() == (SHIPPED_DIR / "train.tsv").read_bytes()
 
 
 def cola_zip(counts: dict[str, int] | None = None) -> bytes:

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from workshop.errors import WorkshopError
-from workshop.types import ExistingFile
+from workshop.types import ExistingFile, OutputDir
 
 URL = "https://nyu-mll.github.io/CoLA/cola_public_1.1.zip"
 FILES = {"train": ("in_domain_train.tsv", 8551), "dev": ("in_domain_dev.tsv", 527),
@@ -46,7 +46,7 @@ def extract_cola(archive: Path, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def download_cola(out_dir: Path = Path("data/cola"), url: str = URL, archive: ExistingFile | None = None) -> dict[str, Path]:
+def download_cola(out_dir: OutputDir = Path("data/cola"), url: str = URL, archive: ExistingFile | None = None) -> dict[str, Path]:
     """Download CoLA's public release and extract its labelled TSVs (train 8,551, dev 527, out-of-domain dev 516).
 
     Args:

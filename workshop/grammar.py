@@ -20,9 +20,10 @@ import random
 from pathlib import Path
 
 from workshop.paths import DATA_DIR
-from workshop.types import PositiveInt
+from workshop.types import OutputDir, PositiveInt
 
-DEFAULT_DIR = DATA_DIR / "grammar"
+SHIPPED_DIR = DATA_DIR / "grammar"  # what the package reads
+DEFAULT_OUT = Path("data/grammar")  # where a rerun writes: the working directory
 ERRORS = ("agreement", "word order")
 SPLITS = {"train": 1200, "val": 80, "test": 200}
 DEFAULT_SEED = 7
@@ -91,12 +92,12 @@ def generate_grammar(sizes: dict[str, int] = SPLITS, seed: int = DEFAULT_SEED) -
     return out
 
 
-def write_grammar(out_dir: Path = DEFAULT_DIR, train: PositiveInt = SPLITS["train"], val: PositiveInt = SPLITS["val"],
+def write_grammar(out_dir: OutputDir = DEFAULT_OUT, train: PositiveInt = SPLITS["train"], val: PositiveInt = SPLITS["val"],
                   test: PositiveInt = SPLITS["test"], seed: int = DEFAULT_SEED) -> dict[str, Path]:
     """Write the grammar set: train/val/test TSVs of sentence, label (1 = acceptable) and error kind.
 
     Args:
-        out_dir: folder for train.tsv, val.tsv and test.tsv
+        out_dir: folder for train.tsv, val.tsv and test.tsv (in a checkout, from its top, the shipped files)
         train: sentences in train.tsv
         val: sentences in val.tsv
         test: sentences in test.tsv

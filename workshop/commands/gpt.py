@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workshop.gpt.config import DataConfig, ModelConfig, TrainConfig
-from workshop.types import NonNegativeFloat, PositiveInt
+from workshop.types import NonNegativeFloat, OutputDir, PositiveInt
 
 SIZES = Literal["124M", "355M", "774M", "1558M"]
 MODELS_DIR = Path("checkpoints/gpt2")
@@ -29,7 +29,7 @@ def gpt_pretrain(
     model: ModelConfig = ModelConfig(),
     data: DataConfig = DataConfig(),
     train: TrainConfig = TrainConfig(),
-    out: Path = Path("out/gpt-pretrain"),
+    out: OutputDir = Path("out/gpt-pretrain"),
     device: str | None = None,
     max_steps: PositiveInt | None = None,
     restart: bool = False,

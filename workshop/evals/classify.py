@@ -17,7 +17,7 @@ from typing import Any, Callable
 import yaml
 from tqdm.auto import tqdm
 
-from workshop.types import ExistingFile, NonNegativeInt, PositiveInt
+from workshop.types import ExistingFile, NonNegativeInt, OutputDir, PositiveInt
 from workshop.errors import WorkshopError
 from workshop.evals.classify_data import label_words, read_labelled
 from workshop.evals.metrics import accuracy, confusion_matrix, mcc
@@ -178,7 +178,7 @@ def classify(
     label_field: str = "label",
     device: str | None = None,
     compare_to: ExistingFile | None = None,
-    out_dir: Path | None = None,
+    out_dir: OutputDir | None = None,
 ) -> dict[str, Any]:
     """Few-shot label-word classification: accuracy, MCC and confusion matrix from the model's own head.
 

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from workshop.errors import WorkshopError
 from workshop.evals.classify import build_prompt, few_shot_examples, label_continuation, labelled_rows, load_template
-from workshop.types import NonNegativeInt, OpenUnitInterval
+from workshop.types import ExistingFile, NonNegativeInt, OpenUnitInterval, OutputFile
 
 
 def label_examples(path: str | Path, labels: str, prompt: str = "default", shots: int = 0,
@@ -149,8 +149,8 @@ class LabelWords(DataModule):
 
 
 def classify_to_instructions(
-    data: Path,
-    out: Path,
+    data: ExistingFile,
+    out: OutputFile,
     labels: str = "acceptable,unacceptable",
     prompt: str = "default",
     shots: NonNegativeInt = 0,
