@@ -9,7 +9,6 @@ import torch
 import workshop
 from workshop.cli import main
 from workshop.evals.classify import build_prompt, classify, load_template
-from workshop.evals.metrics import confusion_matrix, mcc_from_matrix
 from workshop.evals.perplexity import perplexity
 
 TEXTS = [
@@ -72,9 +71,18 @@ def test_classify_matches_by_hand_forward(loaded, tiny_checkpoint_dir, tmp_path)
         assert p["scores"]["unacceptable"] == pytest.approx(float(last[unacceptable]), abs=1e-4)
         assert p["predicted"] == ("acceptable" if last[acceptable] > last[unacceptable] else "unacceptable")
     truth, predicted = [p["label"] for p in result["predictions"]], [p["predicted"] for p in result["predictions"]]
-    assert result["confusion_matrix"] == confusion_matrix(truth, predicted, result["labels"])
-    assert result["mcc"] == pytest.approx(mcc_from_matrix(result["confusion_matrix"]))
+    labels = result["labels"]
+    assert result["confusion_matrix"] == [[sum(t == a and p == b for t, p in zip(truth, predicted)) for b in labels]
+                                          for a in labels]
+    (tp, fn), (fp, tn) = result["confusion_matrix"]
+    denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    assert result["mcc"] == pytest.approx((tp * tn - fp * fn) / denominator if denominator else 0.0, abs=1e-12)
     assert result["accuracy"] == pytest.approx(sum(t == p for t, p in zip(truth, predicted)) / 6)
+    rows = [s for _, s in COLA_ROWS]  # per_item: the contract's shape, each row's index in the data file
+    assert [set(item) for item in result["per_item"]] == [{"index", "gold", "pred", "correct"}] * 6
+    for item, p in zip(result["per_item"], result["predictions"]):
+        assert rows[item["index"]] == p["text"] and (item["gold"], item["pred"]) == (p["label"], p["predicted"])
+        assert item["correct"] == (item["gold"] == item["pred"])
 
 
 def test_cli_classify_and_perplexity(capsys, tiny_checkpoint_dir, tmp_path):
@@ -95,3 +103,32 @@ def test_cli_classify_and_perplexity(capsys, tiny_checkpoint_dir, tmp_path):
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("workshop: error:") and "file is empty" in err[0]
     assert "entry 1 has no 'body' key (found: text, label); pass --field NAME" in err[1]
+
+
+def test_quoted_labels_and_paired_comparison_with_an_earlier_run(loaded, tiny_checkpoint_dir, tmp_path):
+    from scipy.stats import binomtest
+
+    data = tmp_path / "cola.tsv"
+    data.write_text("".join(f"gj04\t{y}\t{'' if y == '1' else '*'}\t{s}\n" for y, s in COLA_ROWS), encoding="utf-8")
+    shots = tmp_path / "shots.tsv"
+    shots.write_text("gj04\t1\t\tA dog barked.\ngj04\t0\t*\tBarked dog a.\n", encoding="utf-8")
+    before = classify(tiny_checkpoint_dir, data, "acceptable,unacceptable", prompt="cola", shots=2, shots_data=shots,
+                      out_dir=tmp_path / "before")
+    assert [item["index"] for item in before["per_item"]] == list(range(8))  # shots from elsewhere: every row scored
+    after = classify(tiny_checkpoint_dir, data, "acceptable,unacceptable", prompt="cola", shots=0, quote_labels=True,
+                     compare_to=tmp_path / "before" / "classify.json", out_dir=tmp_path / "after")
+    prompt = build_prompt(load_template("cola"), after["labels"], [], COLA_ROWS[0][1], quote=True)
+    assert prompt.startswith('Decide whether each English sentence is grammatically "acceptable" or "unacceptable".')
+    assert prompt.endswith(f'{COLA_ROWS[0][1]} - "')  # the query ends in the opening quote
+    first = {w: loaded.encode('"' + w, bos=False)[1] for w in after["labels"]}  # the word's first token after '"'
+    with torch.no_grad():
+        last = loaded.model(torch.tensor([loaded.encode(prompt)]))[0, -1]
+    assert after["predictions"][0]["scores"] == pytest.approx({w: float(last[t]) for w, t in first.items()}, abs=1e-4)
+
+    a = [i["correct"] for i in before["per_item"]]
+    b = [i["correct"] for i in after["per_item"]]
+    only_a, only_b = sum(x and not y for x, y in zip(a, b)), sum(y and not x for x, y in zip(a, b))
+    paired = json.loads((tmp_path / "after" / "classify.json").read_text())["paired"]
+    assert (paired["n"], paired["only_a"], paired["only_b"]) == (8, only_a, only_b)
+    assert paired["mcnemar_p"] == pytest.approx(binomtest(only_b, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0)
+    assert paired["mcc_baseline"] == before["mcc"]

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sklearn.metrics import matthews_corrcoef
 
 from workshop.evals import mmlu
 from workshop.evals.classify import classify
@@ -45,7 +46,10 @@ def test_classify_cola_tsv_on_smollm2(smollm2_dir, tmp_path):
     data.write_text("".join(f"gj04\t{y}\t{'' if y == '1' else '*'}\t{s}\n" for y, s in COLA_TSV), encoding="utf-8")
     result = classify(smollm2_dir, data, "acceptable,unacceptable", prompt="cola", shots=4, out_dir=tmp_path / "out")
     assert result["n"] == 12 and sum(map(sum, result["confusion_matrix"])) == 12
-    assert -1.0 <= result["mcc"] <= 1.0
+    gold = [item["gold"] for item in result["per_item"]]
+    pred = [item["pred"] for item in result["per_item"]]
+    assert result["mcc"] == pytest.approx(matthews_corrcoef(gold, pred), abs=1e-12)  # sklearn on the same predictions
+    assert result["accuracy"] == pytest.approx(sum(g == p for g, p in zip(gold, pred)) / 12)
     assert result["label_map"] == {"1": "acceptable", "0": "unacceptable"}
     assert json.loads((tmp_path / "out" / "classify.json").read_text())["mcc"] == pytest.approx(result["mcc"])
     print(f"\nSmolLM2 CoLA-style 4-shot: accuracy={result['accuracy']:.3f} MCC={result['mcc']:.3f}")

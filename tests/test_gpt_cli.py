@@ -17,11 +17,13 @@ def test_pretrain_generate_and_resume(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["gpt", "pretrain", "--out", str(out), "--max-steps", "3", "--no-progress"]
     assert main(args) == 0
-    for name in ("checkpoint.pth", "losses.png", "metrics.jsonl", "samples.jsonl", "config.json"):
+    for name in ("model.pth", "resume/state.pth", "losses.png", "metrics.jsonl", "samples.jsonl", "config.json"):
         assert (out / name).is_file(), name
     first = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert first["step"] == 0 and 9.5 < first["val_loss"] < 11.5
-    assert "val loss" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "val loss" in printed and "at step 2 (the last)" in printed
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 2  # the last step's loss
 
     assert main(args[:-3] + ["--max-steps", "5", "--no-progress"]) == 0  # resumes at step 3
     assert "Ep 1 (Step 000003)" not in capsys.readouterr().out  # eval_freq 10: no eval between 3 and 5
@@ -49,8 +51,8 @@ def test_missing_files_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "bad.pth").write_text("not a checkpoint")
     assert main(["gpt", "generate", "--checkpoint", str(tmp_path / "bad.pth"), "--prompt", "Hi"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 4 and "bad.pth: not a readable checkpoint" in err[3] and all(line.startswith("workshop: error: ") for line in err)
-    assert "nope/checkpoint.pth: checkpoint not found" in err[0] and "missing.txt: text file not found" in err[1]
+    assert len(err) == 4 and "bad.pth: not a readable model weights file" in err[3] and all(line.startswith("workshop: error: ") for line in err)
+    assert "nope/model.pth: model weights file not found" in err[0] and "missing.txt: text file not found" in err[1]
     assert "Traceback" not in "".join(err)
 
 

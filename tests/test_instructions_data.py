@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
-from workshop.datagen import DEFAULT_PATH, generate_instructions
+from workshop.datagen import SHIPPED_PATH, generate_instructions
 from workshop.errors import WorkshopError
 from workshop.instructions import load_instructions
 
 
 def test_shipped_file_is_what_the_generator_writes():
-    shipped = load_instructions(DEFAULT_PATH)
+    shipped = load_instructions(SHIPPED_PATH)
     assert shipped == generate_instructions()
     assert len(shipped) == 300 and len({(e["instruction"], e["input"]) for e in shipped}) == 300
     assert generate_instructions(40, seed=1) == generate_instructions(40, seed=1) != generate_instructions(40, seed=2)
@@ -22,7 +22,7 @@ def test_shipped_file_is_what_the_generator_writes():
 
 def test_answers_are_right_and_short():
     checked = 0
-    for e in load_instructions(DEFAULT_PATH):
+    for e in load_instructions(SHIPPED_PATH):
         q, x, out = e["instruction"], e["input"], e["output"]
         assert len(out.split()) <= 8, out  # well under 30 tokens for any tokenizer
         if m := re.fullmatch(r"(\w+) has (\d+) (\w+) and gets (\d+) more\..*", q):

@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkshopError as e:
         print(f"workshop: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+    except KeyboardInterrupt as e:  # a job that saved its state says exactly what (e.g. a finetune's step)
+        print(f"workshop: {e}" if str(e) else INTERRUPTED, file=sys.stderr)
         return 130
 
 

@@ -13,10 +13,11 @@ import random
 from pathlib import Path
 from typing import Callable
 
-from workshop.types import PositiveInt
 from workshop.paths import DATA_DIR
+from workshop.types import OutputFile, PositiveInt
 
-DEFAULT_PATH = DATA_DIR / "instructions" / "instruction-data.json"
+SHIPPED_PATH = DATA_DIR / "instructions" / "instruction-data.json"  # what the package reads
+DEFAULT_OUT = Path("data/instructions/instruction-data.json")  # where a rerun writes: the working directory
 DEFAULT_N = 300
 DEFAULT_SEED = 123
 
@@ -135,11 +136,11 @@ def generate_instructions(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> list[
     return entries
 
 
-def write_default(out: Path = DEFAULT_PATH, n: PositiveInt = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
+def write_default(out: OutputFile = DEFAULT_OUT, n: PositiveInt = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
     """Regenerate the project's template-made instruction set (atomically).
 
     Args:
-        out: output .json or .jsonl
+        out: output .json or .jsonl (in a checkout, from its top, this is the shipped file)
         n: number of entries
         seed: generator seed (the shipped file uses the default)
     """

@@ -198,4 +198,6 @@ def run_step(uses: str, args: dict, step_dir: Path) -> dict[str, Any]:
 
     step = STEPS[uses]
     result = target(step.job)(**args, **{name: value(step_dir) for name, value in step.owns.items()})
+    if step.show:
+        target(step.show)(result, **args)
     return step.outputs(result, step_dir, args)

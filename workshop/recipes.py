@@ -321,16 +321,20 @@ def run_job(recipe: dict, force: bool = False, path: str | os.PathLike = "<recip
 
 
 def finetune_step(step_dir: Path, **recipe: Any) -> dict[str, Any]:
-    """Pipeline step `finetune_lora`: LitGPT keys, out_dir defaulting to the step folder; returns its outputs."""
+    """Pipeline step `finetune_lora`: LitGPT keys, out_dir defaulting to the step folder; returns its outputs.
+
+    `metrics` is the one metrics.csv that holds every step (a resumed run appends to it).
+    """
     recipe.setdefault("out_dir", str(step_dir / "lora"))
     out_dir = run_job({"job": "finetune_lora", **recipe}, path="step finetune_lora")
-    metrics = sorted(Path(out_dir).rglob("metrics.csv"))
-    return {"checkpoint": str(Path(out_dir) / "final"), "out_dir": str(out_dir),
-            "metrics": str(metrics[-1]) if metrics else None}
+    record = json.loads((Path(out_dir) / "final" / RECORD).read_text(encoding="utf-8"))
+    return {"checkpoint": str(Path(out_dir) / "final"), "out_dir": str(out_dir), "metrics": record.get("metrics")}
 
 
 def _finetune(resolved: dict, force: bool, where: str) -> Path:
-    """LitGPT's finetune_lora (which merges into final/ itself), then our merge check and record."""
+    """LitGPT's finetune_lora, resumable (workshop.finetune.run), then our merge check and record."""
+    from workshop.finetune.resume import STATE_PATH
+    from workshop.finetune.run import run_finetune
     from workshop.io import atomic_write_json
 
     out_dir = Path(resolved["out_dir"])
@@ -339,12 +343,21 @@ def _finetune(resolved: dict, force: bool, where: str) -> Path:
         print(f"workshop: {final} was made by this recipe and data; reusing it (--force to retrain)")
         return out_dir
     kwargs = build_args(resolved, where)
+    digest = recipe_hash(resolved)
     with litgpt_argv(resolved, out_dir / "litgpt-config.yaml"):
-        job_function("finetune_lora")(**kwargs)
+        run = run_finetune(kwargs, out_dir, digest, force=force)
     if resolved["merge"] and not (final / "lit_model.pth").is_file():
         job_function("merge_lora")(final, pretrained_checkpoint_dir=kwargs["checkpoint_dir"],
                                    precision=resolved["precision"])
-    atomic_write_json(final / RECORD, {"hash": recipe_hash(resolved), "recipe": resolved})
+    atomic_write_json(final / RECORD, {"hash": digest, "recipe": resolved, "metrics": run["metrics"],
+                                       "log": run["log"], "final_val_loss": run["final_val_loss"]})
+    state = out_dir / STATE_PATH  # final/ holds the result; the resume state is spent
+    state.unlink(missing_ok=True)
+    if state.parent.is_dir() and not any(state.parent.iterdir()):
+        state.parent.rmdir()
+    loss = run["final_val_loss"]
+    print(f"workshop: finetuned {run['steps']} steps" + (f"; final val loss {loss:.3f}" if loss is not None else "")
+          + f"; weights in {final}, metrics in {run['metrics']}, LitGPT's log in {run['log']}")
     return out_dir
 
 

@@ -20,6 +20,7 @@ class Step:
     job: str  # "module:function", the same function as the CLI verb
     owns: dict[str, Callable[[Path], Any]] = field(default_factory=dict)  # parameter -> value from step_dir
     outputs: Callable[[Any, Path, dict], dict[str, Any]] = lambda result, step_dir, args: {"result": result}
+    show: str | None = None  # "module:function" printing the result for people (the CLI verb's printer)
 
 
 def _mmlu_outputs(results: dict, step_dir: Path, args: dict) -> dict[str, Any]:
@@ -39,6 +40,8 @@ STEPS: dict[str, Step] = {
     "finetune_lora": Step("workshop.recipes:finetune_step"),  # LitGPT keys: parsed by LitGPT's parser
     "judge": Step("workshop.judge.scoring:score_file", owns={"out_dir": lambda d: d},
                   outputs=lambda r, d, a: {"summary": str(d / "summary.json"), "out_dir": str(d), "mode": r.get("mode")}),
+    "classify": Step("workshop.evals.classify:classify", owns={"out_dir": lambda d: d},
+                     outputs=lambda r, d, a: {"results": str(d / "classify.json")}, show="workshop.commands.eval:show_classify"),
     "mmlu": Step("workshop.commands.eval:mmlu", owns={"out": lambda d: d}, outputs=_mmlu_outputs),
     "report": Step("workshop.report:write_report", owns={"run_dir": lambda d: d.parent},
                    outputs=lambda r, d, a: {name: str(p) for name, p in r.items()}),

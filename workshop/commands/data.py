@@ -1,5 +1,6 @@
 """What `workshop data ...` prints (jobs: `workshop.instructions.split_file`, `download_workshop_data`,
-`workshop.datagen.write_default`, `workshop.evals.mmlu_data.write_layout`)."""
+`workshop.datagen.write_default`, `workshop.grammar.write_grammar`, `workshop.cola.download_cola`,
+`workshop.finetune.labels.classify_to_instructions`, `workshop.evals.mmlu_data.write_layout`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ def show_written(path: Path, **_: Any) -> None:
     from workshop.instructions import load_instructions
 
     print(f"wrote {len(load_instructions(path))} entries -> {path}")
+
+
+def show_labelled(paths: dict[str, Path], **_: Any) -> None:
+    """One line per labelled file: rows, share labelled 1 (or per label) and path."""
+    from collections import Counter
+
+    from workshop.evals.classify_data import read_labelled
+
+    for name, path in paths.items():
+        rows = read_labelled(path)
+        counts = Counter(label for _, label in rows)
+        print(f"{name}: {len(rows)} sentences ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}) -> {path}")
 
 
 def show_mmlu(folder: Path, **_: Any) -> None:

@@ -138,6 +138,11 @@ def show_classify(r: dict[str, Any], **_: Any) -> None:
     print(f"{r['n']} sentences, {r['shots']} shots, prompt {r['prompt']!r}")
     print(f"accuracy {r['accuracy']:.4f}  MCC {r['mcc']:.4f}\n")
     print(format_matrix(r["confusion_matrix"], r["labels"]))
+    paired = r.get("paired")
+    if paired:
+        print(f"\nvs {paired['baseline']}: MCC {paired['mcc_baseline']:.4f} -> {r['mcc']:.4f}, accuracy "
+              f"{paired['accuracy_baseline']:.4f} -> {r['accuracy']:.4f}; on {paired['n']} paired sentences "
+              f"{paired['only_a']} were right only before, {paired['only_b']} only now: McNemar p = {paired['mcnemar_p']:.3g}")
 
 
 def show_perplexity(r: dict[str, Any], **_: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workshop.gpt.config import DataConfig, ModelConfig, TrainConfig
-from workshop.types import NonNegativeFloat, PositiveInt
+from workshop.types import NonNegativeFloat, OutputDir, PositiveInt
 
 SIZES = Literal["124M", "355M", "774M", "1558M"]
 MODELS_DIR = Path("checkpoints/gpt2")
@@ -29,7 +29,7 @@ def gpt_pretrain(
     model: ModelConfig = ModelConfig(),
     data: DataConfig = DataConfig(),
     train: TrainConfig = TrainConfig(),
-    out: Path = Path("out/gpt-pretrain"),
+    out: OutputDir = Path("out/gpt-pretrain"),
     device: str | None = None,
     max_steps: PositiveInt | None = None,
     restart: bool = False,
@@ -57,8 +57,8 @@ def gpt_pretrain(
     result = run_pretraining(config, out, resume=not restart, device=_device(device), max_steps=max_steps,
                              progress=progress)
     if result.val_losses:
-        print(f"val loss {result.val_losses[-1]:.3f} (perplexity {result.val_perplexity:.1f}) after "
-              f"{result.tokens_seen[-1]:,} tokens; outputs in {result.out_dir}")
+        print(f"val loss {result.val_losses[-1]:.3f} (perplexity {result.val_perplexity:.1f}) at step "
+              f"{result.last_step} (the last), after {result.tokens_seen[-1]:,} tokens; outputs in {result.out_dir}")
     return None
 
 
@@ -77,7 +77,7 @@ def gpt_generate(
 
     Args:
         prompt: text to continue
-        checkpoint: a `workshop gpt pretrain` output dir or its checkpoint file
+        checkpoint: a `workshop gpt pretrain` output dir or its model.pth (config.json beside it)
         openai: OpenAI's GPT-2 of this size instead (downloaded once; needs the [tf] extra)
         max_new_tokens: tokens to generate
         temperature: 0 = greedy; higher = more random

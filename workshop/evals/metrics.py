@@ -1,40 +1,38 @@
-"""Classification metrics without extra dependencies: accuracy, confusion matrix, Matthews correlation.
+"""Classification metrics from scikit-learn: accuracy, confusion matrix, Matthews correlation (MCC).
 
-MCC is the multi-class form (Gorodkin's R_K, as in scikit-learn), which for two classes is
-the familiar (TP*TN - FP*FN) / sqrt(...); CoLA reports it because it is fair to skewed labels.
+MCC is scikit-learn's multi-class form (Gorodkin's R_K), for two classes the familiar
+(TP*TN - FP*FN) / sqrt(...); CoLA reports it because it is fair to skewed labels. It is 0.0
+when undefined (a model that always answers the same class).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 
 def confusion_matrix(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> list[list[int]]:
     """Counts [i][j] of examples whose true label is labels[i] and predicted label is labels[j]."""
-    index = {label: i for i, label in enumerate(labels)}
-    matrix = [[0] * len(labels) for _ in labels]
-    for t, p in zip(y_true, y_pred, strict=True):
-        matrix[index[t]][index[p]] += 1
-    return matrix
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
+    if not y_true:
+        return [[0] * len(labels) for _ in labels]
+    return sk_confusion_matrix(list(y_true), list(y_pred), labels=list(labels)).tolist()
 
 
-def accuracy_from_matrix(matrix: list[list[int]]) -> float:
-    """Share of examples on the diagonal (0.0 for an empty matrix)."""
-    total = sum(map(sum, matrix))
-    return sum(matrix[i][i] for i in range(len(matrix))) / total if total else 0.0
+def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    """Share of predictions equal to the truth (0.0 when there are none)."""
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(list(y_true), list(y_pred))) if len(y_true) else 0.0
 
 
-def mcc_from_matrix(matrix: list[list[int]]) -> float:
-    """Matthews correlation coefficient of a K x K confusion matrix; 0.0 when undefined."""
-    k = len(matrix)
-    s = sum(map(sum, matrix))  # all examples
-    c = sum(matrix[i][i] for i in range(k))  # correct ones
-    t = [sum(matrix[i]) for i in range(k)]  # true count per class
-    p = [sum(matrix[i][j] for i in range(k)) for j in range(k)]  # predicted count per class
-    numerator = c * s - sum(pk * tk for pk, tk in zip(p, t))
-    denominator = math.sqrt(s * s - sum(pk * pk for pk in p)) * math.sqrt(s * s - sum(tk * tk for tk in t))
-    return numerator / denominator if denominator else 0.0
+def mcc(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    """Matthews correlation coefficient; 0.0 when undefined or when there are no examples."""
+    from sklearn.metrics import matthews_corrcoef
+
+    return float(matthews_corrcoef(list(y_true), list(y_pred))) if len(y_true) else 0.0
 
 
 def format_matrix(matrix: list[list[int]], labels: Sequence[str]) -> str:

@@ -2,10 +2,12 @@
 
 - `tokenizer`: SimpleTokenizerV1/V2, build_vocab, gpt2_tokenizer (offline-safe tiktoken)
 - `data`: GPTDatasetV1, create_dataloader_v1, train_val_loaders, load_text (file or URL)
-- `model`: GPT_CONFIG_124M, MODEL_CONFIGS, GPTModel and its blocks, KV cache
-- `generate`: generate_text_simple, generate (temperature, top-k, eos, KV cache)
-- `train`: calc_loss_batch/loader, evaluate_model, train_model_simple, lr schedule, perplexity
-- `checkpoint`, `plots`, `config`, `pretrain`: resumable runs, loss plots, YAML presets, the CLI's run
+- `model`: GPT_CONFIG_124M, MODEL_CONFIGS, GPTModel and its blocks (+ additions: KV cache, SDPA attention)
+- `generate`: generate_text_simple, generate (temperature, top-k, eos; + addition: KV cache)
+- `train`: calc_loss_batch/loader, evaluate_model, generate_and_print_sample, train_model_simple (the book's)
+- `trainer` (addition): train_model = the book's loop + progress bar, autocast, warmup/cosine, clipping,
+  checkpoints and exact resume, JSONL metrics; lr schedule, perplexity
+- `checkpoint`, `plots`, `config`, `pretrain`: model.pth + resume state, loss plots, YAML presets, the CLI's run
 - `openai_weights`: download_and_load_gpt2, load_weights_into_gpt
 - `lora`: LoRALayer, LinearWithLoRA, replace_linear_with_lora
 

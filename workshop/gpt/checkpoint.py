@@ -1,8 +1,14 @@
-"""Training checkpoints: model, optimizer, step, loss history and RNG state in one file.
+"""Pretraining outputs: the weights as the workshop saves them, apart from the state a resume needs.
 
-Everything saved is a tensor or plain Python data, so `torch.load(..., weights_only=True)`
-reads it (no pickled code). The RNG states let a resumed run draw the same shuffles and
-dropout masks as an uninterrupted one, so resuming continues the same run, not a new one.
+- `model.pth` is `torch.save(model.state_dict(), "model.pth")`, as in the workshop; with the
+  `config.json` beside it (its `model` section) `load_model` rebuilds the `GPTModel`.
+- `resume/state.pth` holds what only a resume needs: optimizer state, progress (step, tokens,
+  loss curves) and RNG states, so a resumed run draws the same shuffles and dropout masks as
+  an uninterrupted one. Only the latest is kept (overwritten atomically, after model.pth); it
+  records the size and mtime of the model.pth it belongs to, so a state left by a run killed
+  between the two writes is recognised. Delete `resume/` to keep just the weights.
+
+Everything saved is tensors or plain Python data: `torch.load(..., weights_only=True)` reads it.
 """
 
 from __future__ import annotations
@@ -18,60 +24,67 @@ import torch
 from workshop.errors import WorkshopError
 from workshop.io import atomic_torch_save
 
-CHECKPOINT_NAME = "checkpoint.pth"
+MODEL_NAME = "model.pth"
+STATE_NAME = Path("resume") / "state.pth"
+CONFIG_NAME = "config.json"
 
 
 @dataclass
 class TrainState:
-    """Progress of `train_model_simple`; `global_step` counts from -1 as in the workshop."""
+    """Progress of a pretraining run; `global_step` counts from -1 as in the workshop."""
 
     global_step: int = -1
     tokens_seen: int = 0
     train_losses: list[float] = field(default_factory=list)
     val_losses: list[float] = field(default_factory=list)
     track_tokens_seen: list[int] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)  # the global step of each evaluation
     epoch_rng_state: torch.Tensor | None = None  # RNG at the start of the current epoch (its shuffle)
 
 
-def checkpoint_path(path: str | os.PathLike) -> Path:
-    """A checkpoint file, or `checkpoint.pth` inside a directory."""
-    path = Path(path)
-    return path / CHECKPOINT_NAME if path.is_dir() or not path.suffix else path
+def _stamp(path: Path) -> dict[str, int]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer, state: TrainState) -> Path:
-    """Atomically write model + optimizer + progress + RNG states to `path`."""
-    path = checkpoint_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload: dict[str, Any] = {
-        "model": model.state_dict(),
-        "model_config": getattr(model, "cfg", None),
+def _load(path: Path, what: str) -> Any:
+    """`torch.load(path, weights_only=True)` on CPU; a missing or damaged file is a one-line error."""
+    if not path.is_file():
+        raise WorkshopError(f"{path}: {what} not found; run `workshop gpt pretrain` first or fix the path")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise WorkshopError(f"{path}: not a readable {what} ({type(e).__name__}); delete it and train again") from None
+
+
+def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, optimizer, state: TrainState) -> Path:
+    """Write `model.pth` (weights only), then `resume/state.pth` (optimizer, progress, RNG); returns model.pth."""
+    out_dir = Path(out_dir)
+    model_path = atomic_torch_save(out_dir / MODEL_NAME, model.state_dict())
+    atomic_torch_save(out_dir / STATE_NAME, {
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "state": asdict(state),
         "rng_state": torch.get_rng_state(),
         "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-    return atomic_torch_save(path, payload)
+        "model_file": _stamp(model_path),
+    })
+    return model_path
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint dict on CPU with `weights_only=True`; a bad file is a one-line error."""
-    path = checkpoint_path(path)
-    if not path.is_file():
-        raise WorkshopError(f"{path}: checkpoint not found; run `workshop gpt pretrain` first or fix the path")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError) as e:
-        raise WorkshopError(f"{path}: not a readable checkpoint ({type(e).__name__}); delete it and train again") from None
-    if not isinstance(payload, dict) or "model" not in payload:
-        raise WorkshopError(f"{path}: not a workshop checkpoint (no 'model' entry); pass a checkpoint.pth from pretrain")
-    return payload
+def has_state(out_dir: str | os.PathLike) -> bool:
+    """True when `out_dir` holds a resumable state."""
+    return (Path(out_dir) / STATE_NAME).is_file()
 
 
-def resume_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer) -> TrainState:
-    """Restore model, optimizer and RNG from `path`; return the saved progress."""
-    payload = read_checkpoint(path)
-    model.load_state_dict(payload["model"])
+def resume_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, optimizer) -> TrainState:
+    """Restore weights, optimizer and RNG from `out_dir`; return the saved progress."""
+    out_dir = Path(out_dir)
+    payload = _load(out_dir / STATE_NAME, "resume state")
+    model_path = out_dir / MODEL_NAME
+    if not model_path.is_file() or _stamp(model_path) != payload.get("model_file"):
+        raise WorkshopError(f"{out_dir / STATE_NAME}: belongs to another {model_path} (a run stopped while saving?); "
+                            "use --restart to start over")
+    model.load_state_dict(_load(model_path, "model weights file"))
     if optimizer is not None and payload["optimizer"] is not None:
         optimizer.load_state_dict(payload["optimizer"])
     torch.set_rng_state(payload["rng_state"])
@@ -81,12 +94,19 @@ def resume_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """A `GPTModel` in eval mode rebuilt from a checkpoint's saved config and weights."""
+    """A `GPTModel` in eval mode from a pretrain output folder (or its model.pth) and the config.json beside it."""
     from workshop.gpt.model import GPTModel
+    from workshop.io import read_json
 
-    payload = read_checkpoint(path)
-    if not payload.get("model_config"):
-        raise WorkshopError(f"{checkpoint_path(path)}: no model_config saved; it was not written by workshop gpt pretrain")
-    model = GPTModel(payload["model_config"])
-    model.load_state_dict(payload["model"])
+    path = Path(path)
+    model_path = path / MODEL_NAME if path.is_dir() or not path.suffix else path
+    weights = _load(model_path, "model weights file")
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise WorkshopError(f"{model_path}: not a model state_dict; pass the model.pth of a `workshop gpt pretrain` run")
+    config_path = model_path.parent / CONFIG_NAME
+    if not config_path.is_file():
+        raise WorkshopError(f"{config_path}: not found; model.pth needs the config.json that `workshop gpt pretrain` "
+                            "writes beside it (its model settings)")
+    model = GPTModel(read_json(config_path)["model"])
+    model.load_state_dict(weights)
     return model.to(device).eval()

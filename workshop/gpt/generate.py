@@ -1,8 +1,9 @@
 """Text generation (workshop sections 3-5): greedy, temperature and top-k sampling, KV cache.
 
 `generate_text_simple` is the workshop's greedy loop that re-reads the whole context for every
-token. `generate` adds temperature, top-k and an end-of-text stop; by default it keeps a KV
-cache so each new token costs one position, and it yields exactly the uncached tokens.
+token. `generate` is the book's (ch05: temperature, top-k, an end-of-text stop) plus an
+ADDITION not in the book: by default it keeps a KV cache so each new token costs one position
+(`use_cache=False` is the book's loop); the tokens are exactly the uncached ones.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """GPT-2 built by hand (workshop section 3), with the workshop's module and attribute names.
 
 `GPTModel(cfg)` takes the workshop's plain config dict, so its notebooks run unchanged.
-Two additions that do not change the math: `cfg["attn_impl"]` selects the workshop's
-explicit attention ("eager") or PyTorch's fused `scaled_dot_product_attention` ("sdpa"),
-and `model(idx, kv_cache=...)` reuses the keys/values of earlier tokens when generating.
+ADDITIONS to the book's code (LLMs-from-scratch ch03/ch04), each marked "ADDITION" below, and
+neither changes the math: `cfg["attn_impl"]` selects the book's explicit attention ("eager",
+the default) or PyTorch's fused `scaled_dot_product_attention` ("sdpa"), and
+`model(idx, kv_cache=...)` reuses the keys/values of earlier tokens when generating (the KV
+cache). With the defaults (`attn_impl` eager, no cache) the forward is the book's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def gpt2_config(size: str = "124M", **overrides: Any) -> dict[str, Any]:
     return {**GPT_CONFIG_124M, **MODEL_CONFIGS[size], "context_length": 1024, "qkv_bias": True, **overrides}
 
 
+# --- ADDITION (not in the book): the KV cache -------------------------------------------------
 class LayerKVCache:
     """Keys and values one attention layer has computed so far, allocated on first use."""
 
@@ -71,6 +74,9 @@ class KVCache:
         self.layers = [LayerKVCache(max_len) for _ in range(n_layers)]
         self.max_len = max_len
         self.pos = 0
+
+
+# --- end of the KV cache addition --------------------------------------------------------------
 
 
 class MultiHeadAttention(nn.Module):
@@ -103,7 +109,7 @@ class MultiHeadAttention(nn.Module):
         """True where a query (at position start_pos + i) must not see a key (at position j > start_pos + i)."""
         return self.mask.bool()[start_pos : start_pos + num_tokens, : start_pos + num_tokens]
 
-    def sdpa(self, queries, keys, values, start_pos: int) -> torch.Tensor:
+    def sdpa(self, queries, keys, values, start_pos: int) -> torch.Tensor:  # ADDITION: PyTorch's fused attention
         """The same attention through PyTorch's fused kernel (flash/memory-efficient where available)."""
         dropout_p = self.dropout.p if self.training else 0.0
         if start_pos == 0:  # keys == queries' positions: plain causal attention, no mask tensor needed
@@ -116,9 +122,9 @@ class MultiHeadAttention(nn.Module):
         queries = self.split_heads(self.W_query(x))
         keys = self.split_heads(self.W_key(x))
         values = self.split_heads(self.W_value(x))
-        if kv_cache is not None:  # prepend the keys/values of the earlier tokens
+        if kv_cache is not None:  # ADDITION (KV cache): prepend the keys/values of the earlier tokens
             keys, values = kv_cache.update(keys, values, start_pos)
-        if self.attn_impl == "sdpa":
+        if self.attn_impl == "sdpa":  # ADDITION (SDPA); the else branch is the book's attention
             context = self.sdpa(queries, keys, values, start_pos)
         else:
             attn_scores = queries @ keys.transpose(2, 3)  # (b, num_heads, num_tokens, num_keys)
@@ -186,6 +192,7 @@ class TransformerBlock(nn.Module):
         self.drop_shortcut = nn.Dropout(cfg["drop_rate"])
 
     def forward(self, x: torch.Tensor, kv_cache: LayerKVCache | None = None, start_pos: int = 0) -> torch.Tensor:
+        # kv_cache/start_pos: ADDITION (KV cache); without them this is the book's block
         x = x + self.drop_shortcut(self.att(self.norm1(x), kv_cache, start_pos))  # (b, num_tokens, emb_dim)
         return x + self.drop_shortcut(self.ff(self.norm2(x)))
 
@@ -203,22 +210,22 @@ class GPTModel(nn.Module):
         self.final_norm = LayerNorm(cfg["emb_dim"])
         self.out_head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"], bias=False)
 
-    def new_kv_cache(self, max_len: int | None = None) -> KVCache:
+    def new_kv_cache(self, max_len: int | None = None) -> KVCache:  # ADDITION (KV cache)
         """An empty cache for up to `max_len` tokens (default: the context length)."""
         return KVCache(len(self.trf_blocks), max_len or self.pos_emb.num_embeddings)
 
     def forward(self, in_idx: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
         """Token ids (b, num_tokens) -> next-token logits (b, num_tokens, vocab_size)."""
         _, seq_len = in_idx.shape
-        start_pos = 0 if kv_cache is None else kv_cache.pos
+        start_pos = 0 if kv_cache is None else kv_cache.pos  # ADDITION (KV cache): positions continue after the cache
         if kv_cache is not None and start_pos + seq_len > kv_cache.max_len:
             raise ValueError(f"KV cache holds {kv_cache.max_len} tokens; {start_pos} + {seq_len} do not fit")
         tok_embeds = self.tok_emb(in_idx)  # (b, num_tokens, emb_dim)
         pos_embeds = self.pos_emb(torch.arange(start_pos, start_pos + seq_len, device=in_idx.device))
         x = self.drop_emb(tok_embeds + pos_embeds)
-        if kv_cache is None:
+        if kv_cache is None:  # the book's forward
             x = self.trf_blocks(x)
-        else:
+        else:  # ADDITION (KV cache): each block reads and extends its layer's cache
             for block, layer_cache in zip(self.trf_blocks, kv_cache.layers):
                 x = block(x, layer_cache, start_pos)
             kv_cache.pos += seq_len

@@ -1,8 +1,10 @@
 """One pretraining run from a preset, end to end: what `workshop gpt pretrain` calls.
 
 Loads the text, builds the workshop's loaders and model (seeded as in section 4), trains
-with `train_model_simple`, and leaves in `out_dir`: checkpoint.pth, metrics.jsonl,
-samples.jsonl, losses.png and config.json. Running it again with `resume=True` continues.
+with `workshop.gpt.trainer.train_model` (the book's loop plus a long run's additions), and
+leaves in `out_dir`: model.pth (the weights, as the workshop saves them), config.json,
+metrics.jsonl, samples.jsonl, losses.png and resume/state.pth (optimizer and progress, the
+latest only). Running it again with `resume=True` continues from resume/state.pth.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import torch
 
 from workshop.device import default_device
 from workshop.errors import WorkshopError
-from workshop.gpt.checkpoint import CHECKPOINT_NAME
+from workshop.gpt.checkpoint import has_state
 from workshop.gpt.config import PretrainConfig
 from workshop.gpt.data import DEFAULT_CORPUS, load_text, train_val_loaders
 from workshop.gpt.model import GPTModel
 from workshop.gpt.plots import plot_losses
 from workshop.gpt.tokenizer import gpt2_tokenizer
-from workshop.gpt.train import perplexity_of_loss, train_model_simple
-from workshop.io import atomic_write_json, read_json
+from workshop.gpt.trainer import perplexity_of_loss, train_model
+from workshop.io import atomic_write_json, iter_jsonl, read_json
 
 
 @dataclass
@@ -34,6 +36,7 @@ class PretrainResult:
     train_losses: list[float]
     val_losses: list[float]
     tokens_seen: list[int]
+    last_step: int  # the step the last evaluation was made at (the last step trained)
 
     @property
     def val_perplexity(self) -> float:
@@ -43,7 +46,7 @@ class PretrainResult:
 def _check_same_run(out_dir: Path, config: PretrainConfig) -> None:
     """Refuse to resume a run whose model or data settings differ from `config`."""
     saved_path = out_dir / "config.json"
-    if not (out_dir / CHECKPOINT_NAME).is_file() or not saved_path.is_file():
+    if not has_state(out_dir) or not saved_path.is_file():
         return
     saved, current = read_json(saved_path), dataclasses.asdict(config)
     for section in ("model", "data"):
@@ -79,7 +82,7 @@ def pretrain(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=train.lr, weight_decay=train.weight_decay, fused=device.type == "cuda" or None
     )
-    train_losses, val_losses, tokens_seen = train_model_simple(
+    train_losses, val_losses, tokens_seen = train_model(
         model, train_loader, val_loader, optimizer, device,
         num_epochs=train.num_epochs, eval_freq=train.eval_freq, eval_iter=train.eval_iter,
         start_context=train.start_context, tokenizer=gpt2_tokenizer(),
@@ -91,4 +94,5 @@ def pretrain(
         tokens_per_epoch = len(train_loader) * data.batch_size * cfg["context_length"]
         epochs_seen = [t / tokens_per_epoch for t in tokens_seen]
         plot_losses(epochs_seen, tokens_seen, train_losses, val_losses, out_dir / "losses.png")
-    return PretrainResult(out_dir, train_losses, val_losses, tokens_seen)
+    records = list(iter_jsonl(out_dir / "metrics.jsonl", skip_bad_last_line=True))
+    return PretrainResult(out_dir, train_losses, val_losses, tokens_seen, records[-1]["step"] if records else -1)

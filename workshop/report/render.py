@@ -29,6 +29,12 @@ def pval(p: Any) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
 
 
+def p_is(p: Any) -> str:
+    """A p-value inside a sentence: "= 0.12", or "< 0.0001" (so the text never reads "p = < 0.0001")."""
+    text = pval(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def ci(interval: Any, digits: int = 1) -> str:
     """A confidence interval "[low, high]"."""
     if not isinstance(interval, (list, tuple)) or len(interval) != 2 or not all(
@@ -64,7 +70,7 @@ def environment() -> Any:
         undefined=jinja2.ChainableUndefined,  # fields another branch has not added yet render as blanks
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
-    env.filters.update(num=num, pval=pval, ci=ci, md=md_cell, flatten=flatten)
+    env.filters.update(num=num, pval=pval, p_is=p_is, ci=ci, md=md_cell, flatten=flatten)
     return env
 
 

@@ -1,0 +1,184 @@
+"""Resumable LoRA finetuning: a run killed with SIGKILL (or stopped by SIGTERM) and resumed ends with the
+LoRA weights of an uninterrupted run; one metrics.csv; the messages say what happens; the progress bar."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import workshop
+import workshop.finetune.resume as resume
+from workshop.cli import main
+from workshop.finetune.progress import ProgressBar, _KeepingWriter
+from workshop.finetune.resume import STATE_PATH, Shifted
+from workshop.paths import DATA_DIR
+
+KILLER = """
+import os, signal, sys
+import workshop.finetune.resume as resume
+STEP, SIG = int(sys.argv[2]), getattr(signal, sys.argv[3])
+at_boundary = resume.ResumableRun.at_boundary
+def kill_at(self, final=False):
+    if self.iteration // self.accum == STEP:
+        os.kill(os.getpid(), SIG)
+    return at_boundary(self, final)
+resume.ResumableRun.at_boundary = kill_at
+from workshop.cli import main
+sys.exit(main(["run", sys.argv[1]]))
+"""
+
+
+def recipe(checkpoint_dir: Path, out_dir: Path, **train) -> dict:
+    """8 optimizer steps of 2 accumulated micro-batches, dropout on (so the RNG matters), saved every 3 steps."""
+    return {
+        "job": "finetune_lora", "checkpoint_dir": str(checkpoint_dir), "out_dir": str(out_dir),
+        "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.1,
+        "data": {"class_path": "JSON", "init_args": {
+            "json_path": str(DATA_DIR / "instructions" / "instruction-data.json"), "val_split_fraction": 0.05,
+            "num_workers": 0}},
+        "train": {"max_steps": 8, "epochs": 1, "micro_batch_size": 2, "global_batch_size": 4, "lr_warmup_steps": 1,
+                  "max_seq_length": 48, "save_interval": 3, **train},
+        "eval": {"interval": 2, "max_iters": 2, "max_new_tokens": 4},
+        "logger_name": "csv",
+    }
+
+
+def write(path: Path, content: dict) -> Path:
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def lora(out_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(out_dir / "final" / "lit_model.pth.lora", weights_only=True)["model"]
+
+
+def max_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    assert set(a) == set(b)
+    return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+
+def metrics_rows(out_dir: Path) -> list[dict[str, str]]:
+    files = sorted((out_dir / "logs" / "csv").glob("version_*/metrics.csv"))
+    assert len(files) == 1, files  # a resumed run keeps writing the same file
+    with open(files[0], newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_checkpoint_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("whole") / "out"
+    assert main(["run", str(write(out.parent / "r.yaml", recipe(tiny_checkpoint_dir, out)))]) == 0
+    return out
+
+
+def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(uninterrupted, tiny_checkpoint_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out))
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    env = {**os.environ, "PYTHONPATH": str(Path(workshop.__file__).parents[1])}  # this checkout's package
+    killed = subprocess.run([sys.executable, str(script), str(path), "5", "SIGKILL"], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    state = torch.load(out / STATE_PATH, weights_only=True)
+    assert (state["step"], state["iteration"]) == (3, 6)  # the last save_interval before step 5: steps 4-5 are lost
+    assert not (out / "final").exists()
+
+    assert main(["run", str(path)]) == 0  # the same command resumes
+    err = capsys.readouterr().err
+    assert "resuming at step 3 of 8" in err
+    assert max_diff(lora(out), lora(uninterrupted)) <= 1e-6
+    rows, whole = metrics_rows(out), metrics_rows(uninterrupted)
+    train_rows = lambda rs: [(r["iter"], r["step"], r["learning_rate"]) for r in rs if r.get("loss")]  # noqa: E731
+    assert train_rows(rows) == train_rows(whole)  # every iteration once, global numbers, same LR schedule
+    val = lambda rs: [(r["step"], round(float(r["val_loss"]), 5)) for r in rs if r.get("val_loss")]  # noqa: E731
+    assert val(rows) == val(whole)  # validation at the same iterations, same losses
+    assert sorted(p.name for p in out.glob("step-*")) == ["step-000003", "step-000006"]
+    assert not (out / "resume").exists()  # spent once final/ is written
+    assert "[workshop] resumed at step 3 (iteration 6)" in (out / "train.log").read_text()
+
+
+def test_sigterm_stops_at_the_step_boundary_and_says_what_happens(uninterrupted, tiny_checkpoint_dir, tmp_path,
+                                                                  monkeypatch, capsys):
+    out = tmp_path / "out"
+    path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out))
+    at_boundary, handler = resume.ResumableRun.at_boundary, signal.getsignal(signal.SIGTERM)
+
+    def term_at_5(self, final=False):
+        if self.iteration // self.accum == 5 and self.stop_signal is None:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled by the run: finish the step, save, stop
+        return at_boundary(self, final)
+
+    monkeypatch.setattr(resume.ResumableRun, "at_boundary", term_at_5)
+    assert main(["run", str(path)]) == 130
+    err = capsys.readouterr().err
+    assert "workshop: SIGTERM: finishing step 5 to save it, then stopping" in err
+    assert ("workshop: stopped by SIGTERM at step 5 of 8. Saved: LoRA weights, optimizer, LR scheduler, data position "
+            f"and RNG state of step 5 in {out / STATE_PATH}. Running the same command again resumes there and runs "
+            "steps 6-8 (--force starts over)") in err
+    assert torch.load(out / STATE_PATH, weights_only=True)["step"] == 5
+    assert signal.getsignal(signal.SIGTERM) is handler  # the handlers are put back
+
+    monkeypatch.setattr(resume.ResumableRun, "at_boundary", at_boundary)
+    assert main(["run", str(path)]) == 0
+    assert max_diff(lora(out), lora(uninterrupted)) <= 1e-6
+
+
+def test_a_changed_recipe_does_not_resume_a_stale_state(tiny_checkpoint_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out, max_steps=4))
+    at_boundary = resume.ResumableRun.at_boundary
+
+    def stop_at_3(self, final=False):
+        if self.iteration // self.accum == 3:
+            self.stop_signal = signal.SIGINT
+        return at_boundary(self, final)
+
+    monkeypatch.setattr(resume.ResumableRun, "at_boundary", stop_at_3)
+    assert main(["run", str(path)]) == 130
+    assert "stopped by Ctrl-C at step 3 of 4" in capsys.readouterr().err
+    monkeypatch.setattr(resume.ResumableRun, "at_boundary", at_boundary)
+    changed = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out, max_steps=5))
+    assert main(["run", str(changed)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / STATE_PATH}: saved at step 3 by a different recipe or data" in err and "--force" in err
+    assert main(["run", str(changed), "--force"]) == 0
+    assert "starting" in capsys.readouterr().err and not (out / "resume").exists()
+
+
+def test_shifted_interval_counts_from_the_resumed_step():
+    interval = Shifted(4, offset=3)
+    assert [n for n in range(1, 10) if n % interval == 0] == [1, 5, 9]  # global steps 4, 8, 12
+    assert [n % Shifted(4, 0) for n in range(6)] == [n % 4 for n in range(6)] and int(interval) == 4
+
+
+def test_metrics_file_is_kept_up_to_the_resumed_iteration(tmp_path):
+    log_dir = tmp_path / "version_0"
+    log_dir.mkdir()
+    rows = "step,loss,val_loss\n1,2.0,\n2,1.9,\n2,,1.8\n3,1.7,\n4,1.6,\n0,,1.5\n"  # 0: LitGPT's final validation
+    (log_dir / "metrics.csv").write_text(rows)
+    writer = _KeepingWriter(str(log_dir), keep_until=2)
+    assert (log_dir / "metrics.csv").read_text().splitlines() == ["loss,step,val_loss", "2.0,1,", "1.9,2,", ",2,1.8"]
+    writer.log_metrics({"loss": 1.75}, step=3)
+    writer.save()
+    assert (log_dir / "metrics.csv").read_text().splitlines()[-1] == "1.75,3,"
+
+
+def test_progress_bar_follows_litgpts_logging(capsys):
+    bar = ProgressBar()
+    bar.start(total=10, done=4)
+    bar.log_metrics({"loss": 1.2346, "iter": 10, "step": 5}, step=10)
+    bar.log_metrics({"val_loss": 1.5}, step=10)
+    bar.log_metrics({"val_loss": 1.25})  # the final validation has no step
+    assert (bar.bar.n, bar.final_val_loss) == (5, 1.25)
+    bar.close()
+    line = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert line.startswith("finetune:  50%|") and " 5/10 [" in line and "loss=1.235, val_loss=1.250" in line
