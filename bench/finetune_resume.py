@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def main() -> None:
     print(f"uninterrupted {whole_s:.1f} s | killed after {killed_s:.1f} s | resumed run {resumed_s:.1f} s "
           f"= {resumed_s / whole_s:.2f}x of starting over ({whole_s - resumed_s:.1f} s saved)")
     print(f"final LoRA weights, resumed vs uninterrupted: max |diff| = {diff:.3g} over {len(a)} tensors")
+    shutil.rmtree(work)
 
 
 if __name__ == "__main__":

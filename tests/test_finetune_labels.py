@@ -136,7 +136,7 @@ def test_cola_llama_recipe_resolves_and_dry_run_names_what_is_missing(tmp_path, 
 
     path = RECIPES_DIR / "finetune" / "cola-label-words-lora.yaml"
     r = validate(load_recipe(path), path, check_files=False)  # LitGPT's parser resolves it (its defaults filled in)
-    assert (r["quantize"], r["precision"], r["checkpoint_dir"]) == ("bnb.nf4", "bf16-true", "checkpoints/meta-llama/Llama-3.1-8B")
+    assert (r["quantize"], r["precision"], r["checkpoint_dir"]) == ("bnb.nf4", "bf16-true", "checkpoints/meta-llama/Meta-Llama-3.1-8B")
     assert r["data"]["class_path"] == "workshop.finetune.labels.LabelWords"
     args = r["data"]["init_args"]
     assert (args["prompt"], args["quote_labels"], args["shots"], args["labels"]) == ("pattern", True, 0,
@@ -148,4 +148,5 @@ def test_cola_llama_recipe_resolves_and_dry_run_names_what_is_missing(tmp_path, 
     assert main(["run", str(path), "--dry-run"]) == 2
     out, err = capsys.readouterr()
     assert "quantize: bnb.nf4" in out and "class_path: workshop.finetune.labels.LabelWords" in out
-    assert "checkpoint_dir: no checkpoint at checkpoints/meta-llama/Llama-3.1-8B" in err
+    assert ("checkpoint_dir: meta-llama/Meta-Llama-3.1-8B is not downloaded yet (looked in "
+            "checkpoints/meta-llama/Meta-Llama-3.1-8B); run `workshop download meta-llama/Meta-Llama-3.1-8B`") in err

@@ -59,3 +59,15 @@ def test_every_flag_has_help(name):
     assert "\nArgs:\n" in doc, f"{func.__name__} has no Args: section"
     documented = {line.strip().split(":")[0] for line in doc.split("\nArgs:\n")[1].splitlines() if ":" in line}
     assert set(inspect.signature(func).parameters) <= documented, f"workshop {name}: flags without help"
+
+
+@pytest.mark.parametrize("words, progress, restart", [
+    (["--progress", "false"], False, False), (["--progress", "False", "--restart"], False, True),
+    (["--no-progress"], False, False), (["--restart", "true", "--progress"], True, True),
+    (["--progress=false", "--restart=true"], False, True), ([], True, False),
+])
+def test_boolean_flags_take_true_false_as_a_separate_word_too(words, progress, restart):
+    verb = VERBS["gpt pretrain"]
+    func = target(verb.target)
+    parsed = build_parser(func, "gpt pretrain").parse_args(normalize_argv(words, func, verb), _skip_validation=True)
+    assert (parsed.progress, parsed.restart) == (progress, restart)

@@ -21,19 +21,39 @@ def test_the_required_recipes_ship():
             "smollm2-135m-lora.yaml"} <= names
 
 
+def litgpt_repo_ids() -> set[str]:
+    from litgpt.config import configs
+
+    return {f"{c['hf_config']['org']}/{c['hf_config']['name']}" for c in configs}
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(RECIPES_DIR)))
+def test_every_checkpoint_a_recipe_names_is_one_litgpt_downloads(path):
+    """checkpoints/<org>/<name> is where `workshop download <org>/<name>` puts LitGPT's conversion: a name LitGPT
+    doesn't know can never exist there (Llama 3.1 is `meta-llama/Meta-Llama-3.1-8B` in LitGPT's configs)."""
+    recipe = load_recipe(path)
+    names = [recipe.get("checkpoint_dir")] + [recipe.get("vars", {}).get(k) for k in ("model", "judge")]
+    for name in filter(None, names):
+        repo = str(name).removeprefix("checkpoints/")
+        assert repo == "smollm2-135m-instruct" or repo in litgpt_repo_ids(), f"{path.name}: {name}"
+
+
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: str(p.relative_to(RECIPES_DIR)))
 def test_every_recipe_validates(path):
     if path.parent.name == "gpt":  # `workshop gpt pretrain --config` presets, not `workshop run` recipes
+        import dataclasses
+
         from workshop.gpt.config import load_pretrain_config
 
-        assert load_pretrain_config(str(path)).train
+        config = dataclasses.asdict(load_pretrain_config(str(path)))
+        for section, values in yaml.safe_load(path.read_text()).items():
+            assert {k: config[section][k] for k in values} == values, section  # every key read as written
         return
     recipe = load_recipe(path)
     if "steps" in recipe:
-        pipeline = pytest.importorskip("workshop.pipeline")
-        if not hasattr(pipeline, "validate_pipeline"):
-            pytest.skip("workshop.pipeline has no validate_pipeline yet")
-        assert pipeline.validate_pipeline(recipe, path)
+        from workshop.pipeline import validate_pipeline
+
+        assert [s["name"] for s in validate_pipeline(recipe, path)] == [s["name"] for s in recipe["steps"]]
         return
     resolved = validate(recipe, path, check_files=False)  # shipped GPU recipes name checkpoints not built here
     assert resolved["precision"] == (recipe.get("precision") if recipe.get("precision") not in (None, "auto")

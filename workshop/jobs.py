@@ -125,7 +125,12 @@ def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]
         out += [f"--{positional.pop(0)}", words.pop(0)]
     collected: dict[str, list[str]] = {}  # list parameter -> its values, in order
     current = None  # the list parameter whose values are being read
+    bare_bool = None  # a bare boolean flag just read: `--progress false` gives it its value
     for word in words:
+        if bare_bool and word.lower() in ("true", "false"):
+            out[-1], bare_bool = f"--{bare_bool}={word.lower()}", None
+            continue
+        bare_bool = None
         if out and out[-1] == "--config":
             out.append(preset(word, verb.presets))
         elif not word.startswith("--") or word in ("--help", "--print_config"):
@@ -140,6 +145,7 @@ def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]
                 out.append(f"--{head[3:]}=false")
             elif head in bools and not eq:
                 out.append(f"--{head}=true")
+                bare_bool = head
             elif head in lists and not dot:
                 current = head
                 collected.setdefault(head, []).extend([value] if eq else [])
