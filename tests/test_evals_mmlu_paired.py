@@ -63,7 +63,7 @@ def test_compare_pairs_questions_like_a_brute_force_count(two_models, data_dir, 
         assert s["acc_a"] == pytest.approx(lm_a["acc,none"]) and s["stderr_a"] == pytest.approx(lm_a["acc_stderr,none"])
         assert s["chance"] == 0.25 and s["n"] == len(a[task])
     assert (p["a"], p["b"]) == ("base", "tuned") and summary["files"]["base"] == str(a_dir / "results.json")
-    assert "(n=8)" in printed and "(n=4)" in printed and f"McNemar's exact p = {p['mcnemar_p']:.3g}" in printed
+    assert "(n=8)" in printed and "(n=4)" in printed and f"McNemar's exact p = {p['mcnemar_p']:.2g}" in printed
     assert f"wrote {tmp_path / 'results.json'}" in printed and str(b_dir / "results.json") in printed
 
 

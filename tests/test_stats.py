@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import t, wilcoxon
 
-from workshop.stats import bootstrap_ci, mcnemar, wilcoxon_p
+from workshop.stats import bootstrap_ci, format_p, mcnemar, p_is, wilcoxon_p
 
 
 def test_bootstrap_ci_matches_the_t_interval_and_its_level():
@@ -51,3 +51,9 @@ def test_wilcoxon_p_is_scipys():
     diff = [5.0, 0.0, 20.0, -10.0, 5.0, 20.0, 15.0]
     assert wilcoxon_p(diff) == pytest.approx(wilcoxon(diff).pvalue, abs=1e-12)
     assert wilcoxon_p([0.0, 0.0]) == 1.0 and wilcoxon_p([3.0]) is None
+
+
+@pytest.mark.parametrize("p, cell, in_text", [(0.052640795, "0.053", "= 0.053"), (1.0, "1", "= 1"),
+                                              (2.687e-05, "< 0.0001", "< 0.0001"), (None, "-", "-")])
+def test_p_values_read_the_same_in_every_table_and_sentence(p, cell, in_text):
+    assert (format_p(p), p_is(p)) == (cell, in_text)

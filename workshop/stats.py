@@ -19,6 +19,19 @@ N_BOOTSTRAP = 10_000
 SEED = 0
 
 
+def format_p(p: float | None, missing: str = "-") -> str:
+    """A p-value as every table and sentence writes it: two significant digits, "< 0.0001" below that."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or p != p:
+        return missing
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
+def p_is(p: float | None) -> str:
+    """A p-value inside a sentence, after "p": "= 0.12" or "< 0.0001" (never "p = < 0.0001")."""
+    text = format_p(p)
+    return text if text.startswith("<") or text == "-" else f"= {text}"
+
+
 def bootstrap_ci(
     values: Sequence[float], confidence: float = CONFIDENCE, n_boot: int = N_BOOTSTRAP, seed: int = SEED
 ) -> list[float] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workshop.errors import WorkshopError
+from workshop.stats import p_is
 from workshop.types import NonNegativeInt, OpenUnitInterval, OutputDir, PositiveInt
 
 
@@ -142,7 +143,7 @@ def show_classify(r: dict[str, Any], **_: Any) -> None:
     if paired:
         print(f"\nvs {paired['baseline']}: MCC {paired['mcc_baseline']:.4f} -> {r['mcc']:.4f}, accuracy "
               f"{paired['accuracy_baseline']:.4f} -> {r['accuracy']:.4f}; on {paired['n']} paired sentences "
-              f"{paired['only_a']} were right only before, {paired['only_b']} only now: McNemar p = {paired['mcnemar_p']:.3g}")
+              f"{paired['only_a']} were right only before, {paired['only_b']} only now: McNemar p {p_is(paired['mcnemar_p'])}")
 
 
 def show_perplexity(r: dict[str, Any], **_: Any) -> None:

@@ -14,6 +14,7 @@ import math
 from typing import Any, Sequence
 
 from workshop.errors import WorkshopError
+from workshop.stats import p_is
 
 CHANCE = 0.25  # four answer choices
 HASH_CHARS = 12  # enough of lm-eval's doc_hash to tell two questions apart
@@ -103,7 +104,7 @@ def paired_markdown(p: dict[str, Any]) -> str:
     """The paired block as Markdown: counts, McNemar's p, and per-subject accuracy ± SE beside chance."""
     lines = [f"Paired over {p['n']} questions both answered (a = {p['a']}, b = {p['b']}): both right {p['both']}, "
              f"only a {p['only_a']}, only b {p['only_b']}, both wrong {p['neither']}; "
-             f"McNemar's exact p = {p['mcnemar_p']:.3g}.", "",
+             f"McNemar's exact p {p_is(p['mcnemar_p'])}.", "",
              "| subject | n | a: acc ± SE | b: acc ± SE | chance |", "|---|---:|---:|---:|---:|"]
     for task, s in p["per_subject"].items():
         lines.append(f"| {task} | {s['n']} | {_pm(s['acc_a'], s['stderr_a'])} | {_pm(s['acc_b'], s['stderr_b'])} "

@@ -16,6 +16,7 @@ from workshop.judge.plots import plot_paired, plot_scores
 from workshop.judge.reference import paired_reference, reference_stats
 from workshop.judge.reliability import reliability
 from workshop.judge.stats import key_stats, paired_stats
+from workshop.stats import format_p
 
 
 def records_by_key(records: Sequence[dict], keys: Sequence[str]) -> dict[str, list[dict]]:
@@ -81,7 +82,7 @@ def summary_markdown(summary: dict) -> str:
             "| mean diff | 95% CI | wins / ties / losses | Wilcoxon p |",
             "|---|---|---|---|",
             f"| {_fmt(p['mean_diff'])} | {_ci(p['ci95'])} | {p['wins']} / {p['ties']} / {p['losses']} "
-            f"| {_fmt(p['wilcoxon_p'], 4)} |",
+            f"| {format_p(p['wilcoxon_p'])} |",
         ]
         ref = p.get("reference")
         if ref and ref["exact_match"]["n"]:
@@ -93,8 +94,8 @@ def summary_markdown(summary: dict) -> str:
                 f"| exact match: both / only {p['a']} / only {p['b']} / neither | McNemar p "
                 "| ROUGE-L mean diff | Wilcoxon p |",
                 "|---|---|---|---|",
-                f"| {em['both']} / {em['only_a']} / {em['only_b']} / {em['neither']} | {_fmt(em['mcnemar_p'], 4)} "
-                f"| {_fmt(rl['mean_diff'], 3)} | {_fmt(rl['wilcoxon_p'], 4)} |",
+                f"| {em['both']} / {em['only_a']} / {em['only_b']} / {em['neither']} | {format_p(em['mcnemar_p'])} "
+                f"| {_fmt(rl['mean_diff'], 3)} | {format_p(rl['wilcoxon_p'])} |",
             ]
     if rel:
         mass = "-" if rel["valid_mass_median"] is None else f"{rel['valid_mass_median']:.3g}"

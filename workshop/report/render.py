@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from workshop.stats import format_p, p_is
+
 TEMPLATES = ("report.md.j2", "report.html.j2")
 
 
@@ -23,16 +25,8 @@ def num(x: Any, digits: int = 1) -> str:
 
 
 def pval(p: Any) -> str:
-    """A p-value: two significant digits, "< 0.0001" below that."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        return "–"
-    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
-
-
-def p_is(p: Any) -> str:
-    """A p-value inside a sentence: "= 0.12", or "< 0.0001" (so the text never reads "p = < 0.0001")."""
-    text = pval(p)
-    return text if text.startswith("<") else f"= {text}"
+    """A p-value for a table cell (`workshop.stats.format_p`; "–" when missing)."""
+    return format_p(p, missing="–")
 
 
 def ci(interval: Any, digits: int = 1) -> str:
