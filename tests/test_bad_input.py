@@ -79,8 +79,8 @@ def test_zero_and_negative_numbers_are_refused_before_any_work(argv, message, ti
 
 
 @pytest.mark.parametrize(("entry", "message"), [
-    ({"instruction": 5, "input": "", "output": "x"}, "entry 0 has no text 'instruction'"),
-    ({"instruction": "x", "input": ["a"], "output": "x"}, "entry 0: 'input' is a list, expected text"),
+    ({"instruction": 5, "input": "", "output": "x"}, "entry 0: key 'instruction' must be a string, got int"),
+    ({"instruction": "x", "input": ["a"], "output": "x"}, "entry 0: key 'input' must be a string, got list"),
 ])
 def test_entries_with_wrong_types_leave_the_file_untouched(entry, message, tiny_checkpoint_dir, tmp_path, capsys):
     path = tmp_path / "bad.json"

@@ -102,6 +102,6 @@ def test_bad_input_is_one_line_error(tiny_checkpoint_dir, tmp_path, capsys):
     bad.write_text('[{"input": "x"}]')
     assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(bad), "--key", "r"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "entry 0 has no text 'instruction'" in err
+    assert err.count("\n") == 1 and "entry 0: missing key 'instruction'; every entry needs instruction, input" in err
     assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(tmp_path / "missing.json"), "--key", "r"]) == 2
     assert "file not found" in capsys.readouterr().err

@@ -25,8 +25,10 @@ WORKSHOP_DATA_URL = "https://raw.githubusercontent.com/rasbt/LLM-workshop-2024/m
 WORKSHOP_DATA_SHA256 = "7e09a9af353722ca15c18bc580f093f9c39d3178335a75177319cb1e1d163944"
 
 
-def validate_entries(entries: Any, path: str | os.PathLike = "<data>", labels: Sequence[str] | None = None) -> list[dict]:
-    """Check every entry is a dict with string `instruction`, `input` and `output`.
+def validate_entries(entries: Any, path: str | os.PathLike = "<data>", labels: Sequence[str] | None = None,
+                     keys: Sequence[str] = KEYS) -> list[dict]:
+    """Check every entry is a dict with string `keys` (`instruction`, `input` and `output`; a test set to
+    respond to needs no `output`).
 
     A missing `input` becomes "" (as in Alpaca data); anything else wrong is a one-line
     WorkshopError naming the file, the entry (`labels[i]`, default "entry i") and the key.
@@ -34,16 +36,16 @@ def validate_entries(entries: Any, path: str | os.PathLike = "<data>", labels: S
     if not isinstance(entries, list):
         raise WorkshopError(f"{path}: expected a JSON list of entries, got {type(entries).__name__}")
     if not entries:
-        raise WorkshopError(f"{path}: no entries; expected objects with keys {', '.join(KEYS)}")
+        raise WorkshopError(f"{path}: no entries; expected objects with keys {', '.join(keys)}")
     out = []
     for i, entry in enumerate(entries):
         at = f"{path}: {labels[i] if labels else f'entry {i}'}"
         if not isinstance(entry, dict):
-            raise WorkshopError(f"{at}: expected an object with keys {', '.join(KEYS)}, got {type(entry).__name__}")
+            raise WorkshopError(f"{at}: expected an object with keys {', '.join(keys)}, got {type(entry).__name__}")
         entry = {"input": "", **entry}
-        for key in KEYS:
+        for key in keys:
             if key not in entry:
-                raise WorkshopError(f"{at}: missing key {key!r}; every entry needs {', '.join(KEYS)}")
+                raise WorkshopError(f"{at}: missing key {key!r}; every entry needs {', '.join(keys)}")
             if not isinstance(entry[key], str):
                 raise WorkshopError(f"{at}: key {key!r} must be a string, got {type(entry[key]).__name__}")
         if not entry["instruction"].strip():

@@ -17,6 +17,7 @@ from litgpt.prompts import Alpaca
 from tqdm.auto import tqdm
 
 from workshop.errors import WorkshopError
+from workshop.instructions import validate_entries
 from workshop.io import AppendLog, atomic_write_json, read_records
 from workshop.llm import LoadedModel, load
 from workshop.remote import RemoteModel, RemoteOptions, is_url
@@ -162,11 +163,7 @@ def check_target_key(entries: Sequence[Any], key: str, source: str | Path, overw
     """Refuse to write responses over the reference fields, or over an existing field without `overwrite`."""
     if key in PROTECTED_KEYS:
         raise WorkshopError(f"--key {key}: that field holds the entry's {key}; pick a new field, e.g. --key response")
-    for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("instruction"), str):
-            raise WorkshopError(f"{source}: entry {n} has no text 'instruction'; each entry needs instruction/input/output")
-        if not isinstance(entry.get("input", ""), str):
-            raise WorkshopError(f"{source}: entry {n}: 'input' is a {type(entry['input']).__name__}, expected text")
+    validate_entries(entries, source, keys=("instruction", "input"))
     taken = sum(key in e for e in entries)
     if taken and not overwrite:
         raise WorkshopError(f"{source}: {taken} entries already have {key!r}; pass --overwrite to replace them, "
