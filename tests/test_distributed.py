@@ -22,13 +22,7 @@ from workshop.paths import RECIPES_DIR
 from workshop.recipes import load_recipe, validate
 from workshop.respond import entry_prompt, respond_file, settings_hash
 
-ENTRIES = [
-    {"instruction": "Rewrite the sentence in passive voice.", "input": "The cat chased the mouse.", "output": "x"},
-    {"instruction": "What is the capital of Italy?", "input": "", "output": "Rome."},
-    {"instruction": "Name a primary color.", "input": "", "output": "Red."},
-    {"instruction": "Convert 3 km to meters.", "input": "", "output": "3000 meters."},
-    {"instruction": "Give an antonym.", "input": "happy", "output": "sad"},
-]
+from test_respond import ENTRIES  # the same five entries as the one-device tests
 
 
 @pytest.fixture()

@@ -182,3 +182,22 @@ def test_progress_bar_follows_litgpts_logging(capsys):
     bar.close()
     line = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert line.startswith("finetune:  50%|") and " 5/10 [" in line and "loss=1.235, val_loss=1.250" in line
+
+
+def test_a_multi_device_run_is_litgpts_own_fit_unchanged(tmp_path, capsys):
+    """FSDP shards the optimizer: a sharded run passes through to LitGPT's fit with its own arguments."""
+    from types import SimpleNamespace
+
+    from workshop.finetune.resume import ResumableRun, resumable_iterator
+
+    fabric = SimpleNamespace(world_size=2, print=print)
+    kwargs = {"fabric": fabric, "train": object(), "eval": object(), "devices": 2, "num_nodes": 1}
+    calls = []
+    run = ResumableRun(tmp_path, "hash", None, ProgressBar())
+    assert run.fit(lambda **kw: calls.append(kw) or {"raw_tokens": 3}, **kwargs) == {"raw_tokens": 3}
+    assert calls == [kwargs]  # the same train/eval objects: LitGPT's save_interval and intervals untouched
+    assert "2 devices: this finetune runs LitGPT's fit as it is" in capsys.readouterr().out
+    batches = resumable_iterator(run)([1, 2])
+    assert [next(batches) for _ in range(5)] == [1, 2, 1, 2, 1] and run.iteration == 0  # LitGPT's cycling, no hooks
+    run.at_boundary(final=True)
+    assert not (tmp_path / STATE_PATH).exists()

@@ -106,6 +106,7 @@ class ResumableRun:
         self.metrics_file: str | None = state.get("metrics_file") if state else None
         self.stop_signal: int | None = None
         self.in_loop = False
+        self.resumable = True  # single device; a sharded run only passes through (see `fit`)
         self.total = 0
         self.position: dict[str, Any] = dict(state["position"]) if state else {"epoch": 0, "batches": 0}
         self.ctx: dict[str, Any] = {}
@@ -115,9 +116,12 @@ class ResumableRun:
     def fit(self, litgpt_fit: Any, **kwargs: Any) -> dict:
         """Restore the saved state, run LitGPT's `fit` for the steps left, save at its end."""
         fabric, train, eval = kwargs["fabric"], kwargs["train"], kwargs["eval"]
-        if fabric.world_size > 1:
-            raise WorkshopError("resumable finetuning supports devices: 1 and num_nodes: 1; set them in the recipe")
         self.ctx = kwargs
+        if fabric.world_size > 1:  # sharded (FSDP) state is not ours to save: LitGPT's own loop, as it is
+            self.resumable = False
+            fabric.print(f"workshop: {fabric.world_size} devices: this finetune runs LitGPT's fit as it is, with its "
+                         "own save_interval folders; an interrupted multi-device run starts over (resume: devices 1)")
+            return litgpt_fit(**kwargs)
         self.accum = train.gradient_accumulation_iters(kwargs["devices"], kwargs["num_nodes"])
         self.epochs = train.epochs
         self.total = int(min(train.epochs * len(kwargs["train_dataloader"]) // self.accum, train.max_steps or float("inf")))
@@ -170,6 +174,8 @@ class ResumableRun:
     # --- step boundaries (called by the data iterator and at the end of fit) ------------------
     def at_boundary(self, final: bool = False) -> None:
         """After each optimizer step: LitGPT's step folder and our state every save_interval; stop if asked."""
+        if not self.resumable:
+            return
         step = self.iteration // self.accum
         if step != self.handled:
             self.handled = self.step = step
@@ -240,6 +246,8 @@ def resumable_iterator(run: ResumableRun) -> type:
 
     class ResumableCycleIterator(CycleIterator):
         def __next__(self) -> Any:
+            if not run.resumable:
+                return super().__next__()
             if run.iteration % run.accum == 0:
                 run.at_boundary()
             if self._iterator is None:
