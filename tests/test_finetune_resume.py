@@ -196,7 +196,7 @@ def test_a_multi_device_run_is_litgpts_own_fit_unchanged(tmp_path, capsys):
     run = ResumableRun(tmp_path, "hash", None, ProgressBar())
     assert run.fit(lambda **kw: calls.append(kw) or {"raw_tokens": 3}, **kwargs) == {"raw_tokens": 3}
     assert calls == [kwargs]  # the same train/eval objects: LitGPT's save_interval and intervals untouched
-    assert "2 devices: this finetune runs LitGPT's fit as it is" in capsys.readouterr().out
+    assert "2 devices: this finetune runs LitGPT's fit as it is" in capsys.readouterr().err
     batches = resumable_iterator(run)([1, 2])
     assert [next(batches) for _ in range(5)] == [1, 2, 1, 2, 1] and run.iteration == 0  # LitGPT's cycling, no hooks
     run.at_boundary(final=True)

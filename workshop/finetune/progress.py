@@ -20,6 +20,8 @@ from lightning.fabric.loggers import CSVLogger, Logger
 from lightning.fabric.loggers.csv_logs import _ExperimentWriter
 from tqdm.auto import tqdm
 
+from workshop.io import atomic_write
+
 LOG_NAME = "train.log"
 
 
@@ -86,8 +88,6 @@ class _KeepingWriter(_ExperimentWriter):
                 break
             kept.append(row)
             last = step
-        from workshop.io import atomic_write
-
         def write(tmp: Path) -> None:
             with open(tmp, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=sorted(header))  # Lightning keeps its columns sorted

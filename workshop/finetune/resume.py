@@ -120,7 +120,8 @@ class ResumableRun:
         if fabric.world_size > 1:  # sharded (FSDP) state is not ours to save: LitGPT's own loop, as it is
             self.resumable = False
             fabric.print(f"workshop: {fabric.world_size} devices: this finetune runs LitGPT's fit as it is, with its "
-                         "own save_interval folders; an interrupted multi-device run starts over (resume: devices 1)")
+                         "own save_interval folders; an interrupted multi-device run starts over (resume: devices 1)",
+                         file=sys.stderr)  # stdout goes to train.log
             return litgpt_fit(**kwargs)
         self.accum = train.gradient_accumulation_iters(kwargs["devices"], kwargs["num_nodes"])
         self.epochs = train.epochs
