@@ -177,3 +177,18 @@ def test_workshop_section4_numbers(verdict_text):
     assert train_losses[:2] == pytest.approx([9.781, 8.111], abs=2e-3)
     assert val_losses[:2] == pytest.approx([9.933, 8.339], abs=2e-3)
     assert tokens_seen[:2] == [512, 3072]
+
+
+@pytest.mark.slow
+def test_the_verdict_preset_is_the_workshops_run(verdict_text, tmp_path):
+    """`workshop gpt pretrain --config the-verdict` trains as section 4 does: the workshop's first losses."""
+    from workshop.gpt.config import load_pretrain_config
+    from workshop.gpt.pretrain import pretrain
+
+    config = load_pretrain_config("the-verdict")
+    text = tmp_path / "the-verdict.txt"
+    text.write_text(verdict_text, encoding="utf-8")
+    config.data.text = str(text)
+    result = pretrain(config, tmp_path / "out", device="cpu", max_steps=6, progress=False)
+    assert result.train_losses[:2] == pytest.approx([9.781, 8.111], abs=2e-3)  # the workshop's log, as above
+    assert result.val_losses[:2] == pytest.approx([9.933, 8.339], abs=2e-3)
