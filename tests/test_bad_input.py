@@ -182,3 +182,15 @@ def test_mmlu_refuses_an_output_folder_that_is_a_file(tiny_checkpoint_dir, tmp_p
     blocker.write_text("mine")
     err = run(["eval", "mmlu", "--model", str(tiny_checkpoint_dir), "--out", str(blocker)], capsys)
     assert f"--out: {blocker} is an existing file, expected a folder for the outputs" in err
+    assert blocker.read_text() == "mine"
+
+
+def test_mmlu_compare_names_a_damaged_results_file(tmp_path, capsys):
+    good, bad = tmp_path / "a" / "results.json", tmp_path / "b" / "results.json"
+    for path in (good, bad):
+        path.parent.mkdir()
+    good.write_text('{"results": {}}')
+    bad.write_text('{"results": {"mmlu_philosophy": ')  # cut short
+    err = run(["eval", "mmlu", "--compare", str(good), str(bad)], capsys)
+    assert err.endswith(f"{bad}:1: not valid JSON (Expecting value); fix the file")
+    assert bad.read_text() == '{"results": {"mmlu_philosophy": '

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.errors import WorkshopError, suggest
-from workshop.io import atomic_write_json
+from workshop.io import atomic_write_json, read_json
 from workshop.steps import STEPS
 
 TOP_KEYS = {"name", "description", "out_dir", "vars", "steps"}
@@ -170,7 +170,7 @@ def _run_step(name: str, uses: str, args: dict, digest: str, run_dir: Path, forc
     """Run one step unless its finished record matches `digest`; keep a resumable folder otherwise."""
     step_dir = run_dir / name
     record_path = step_dir / "step.json"
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = read_json(record_path) if record_path.is_file() else {}
     if record.get("hash") == digest and record.get("status") == "done" and not force:
         print(f"[{name}] reused: finished earlier with the same inputs ({record['seconds']:.1f} s then)")
         return {**record, "reused": True}

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator
 import yaml
 
 from workshop.errors import WorkshopError, suggest
+from workshop.io import atomic_write_json, atomic_write_text, read_json
 from workshop.paths import shipped_file
 
 JOBS = {
@@ -327,7 +328,7 @@ def finetune_step(step_dir: Path, **recipe: Any) -> dict[str, Any]:
     """
     recipe.setdefault("out_dir", str(step_dir / "lora"))
     out_dir = run_job({"job": "finetune_lora", **recipe}, path="step finetune_lora")
-    record = json.loads((Path(out_dir) / "final" / RECORD).read_text(encoding="utf-8"))
+    record = read_json(Path(out_dir) / "final" / RECORD)
     return {"checkpoint": str(Path(out_dir) / "final"), "out_dir": str(out_dir), "metrics": record.get("metrics")}
 
 
@@ -335,7 +336,6 @@ def _finetune(resolved: dict, force: bool, where: str) -> Path:
     """LitGPT's finetune_lora, resumable (workshop.finetune.run), then our merge check and record."""
     from workshop.finetune.resume import STATE_PATH
     from workshop.finetune.run import run_finetune
-    from workshop.io import atomic_write_json
 
     out_dir = Path(resolved["out_dir"])
     final = out_dir / "final"
@@ -369,7 +369,6 @@ def litgpt_argv(resolved: dict, config_path: Path) -> Iterator[None]:
     (which `merge_lora` reads back), so in-process it must see our arguments, not pytest's
     or `workshop run`'s. The file also reruns as `litgpt finetune_lora --config FILE`.
     """
-    from workshop.io import atomic_write_text
 
     config = {k: v for k, v in resolved.items() if k not in OUR_KEYS}
     atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
 
 BACKENDS = ("native", "hf")
 HUB_URL = "https://huggingface.co"
@@ -250,7 +250,7 @@ def compare(models: Sequence[str], out_dir: str | Path | None = None, labels: Se
     for i, (label, model) in enumerate(zip(labels, models)):
         saved = saved_results(model)
         if saved is not None:
-            results[label], files[label] = json.loads(saved.read_text(encoding="utf-8")), str(saved)
+            results[label], files[label] = read_json(saved), str(saved)
             continue
         sub = compare_dir(Path(out_dir), i, model) if out_dir is not None else None
         results[label] = evaluate(model, out_dir=sub, **kwargs)
