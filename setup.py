@@ -1,5 +1,5 @@
 """Packaging beyond pyproject.toml: recipes/, data/ and evals/ stay at the top of the repository and ship
-inside the wheel as `workshop/_shipped/<folder>`, where `workshop.paths` finds them with importlib.resources."""
+inside the wheel as `workshop/_shipped/<folder>`, where `workshop.core.paths` finds them with importlib.resources."""
 
 from setuptools import find_packages, setup
 

@@ -18,11 +18,11 @@ import sys
 import tempfile
 import time
 
-OURS = "from workshop.checkpoints import build_smollm2; import sys; build_smollm2(sys.argv[1], force=True)"
+OURS = "from workshop.models.checkpoints import build_smollm2; import sys; build_smollm2(sys.argv[1], force=True)"
 BASELINE = """
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from workshop.checkpoints import SMOLLM2_GGUF, smollm2_gguf_path
+from workshop.models.checkpoints import SMOLLM2_GGUF, smollm2_gguf_path
 folder = smollm2_gguf_path().parent
 AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
 AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import torch
 
-from workshop.paths import RECIPES_DIR
+from workshop.core.paths import RECIPES_DIR
 
 RECIPE = RECIPES_DIR / "finetune" / "smollm2-135m-lora.yaml"
 
 
 def command(out_dir: Path, steps: int, save_interval: int) -> list[str]:
     """`workshop run` of the shipped SmolLM2 recipe, shortened to `steps`, into `out_dir`."""
-    return [sys.executable, "-m", "workshop.cli", "run", str(RECIPE), "--set", f"out_dir={out_dir}",
+    return [sys.executable, "-m", "workshop.cli.main", "run", str(RECIPE), "--set", f"out_dir={out_dir}",
             "--set", f"train.max_steps={steps}", "--set", f"train.save_interval={save_interval}"]
 
 
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--kill-after", type=int, default=15)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-resume-"))
-    subprocess.run([sys.executable, "-m", "workshop.cli", "download", "smollm2-135m-instruct"], cwd=work, check=True,
+    subprocess.run([sys.executable, "-m", "workshop.cli.main", "download", "smollm2-135m-instruct"], cwd=work, check=True,
                    stdout=subprocess.DEVNULL)
 
     whole, broken = work / "whole", work / "broken"

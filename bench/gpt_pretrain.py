@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from workshop.device import default_device
+from workshop.models.device import default_device
 from workshop.gpt.model import GPT_CONFIG_124M, GPTModel
 
 

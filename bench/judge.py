@@ -60,9 +60,9 @@ def random_llama3(config_name: str, device: torch.device):
     from tokenizers import AddedToken
     from tokenizers import Tokenizer as HFTokenizer
 
-    from workshop.device import precision_to_dtype, resolve_precision
-    from workshop.llm import LoadedModel
-    from workshop.testing import write_gpt2_tokenizer
+    from workshop.models.device import precision_to_dtype, resolve_precision
+    from workshop.models.llm import LoadedModel
+    from workshop.models.testing import write_gpt2_tokenizer
 
     tok_dir = Path(tempfile.mkdtemp(prefix="bench-judge-tok-"))
     write_gpt2_tokenizer(tok_dir)
@@ -115,7 +115,7 @@ def pairwise_prompts(entries: list[dict]) -> list[tuple[str, str]]:
 
 def separate_orders(lm, pairs: list[tuple[str, str]], labels: tuple[int, int]) -> torch.Tensor:
     """(B, 2, 2) P("A"), P("B") from one causal forward per order: the baseline the shared prefix replaces."""
-    from workshop.engine import tail_logits
+    from workshop.models.engine import tail_logits
 
     rows = [lm.encode(lm.chat_prompt(p)) for pair in pairs for p in pair]
     with torch.inference_mode():
@@ -164,8 +164,8 @@ def main() -> None:
     if random_config:
         lm, name = random_llama3(random_config, device), f"random {random_config}"
     else:
-        from workshop.checkpoints import resolve_checkpoint
-        from workshop.llm import load
+        from workshop.models.checkpoints import resolve_checkpoint
+        from workshop.models.llm import load
 
         lm, name = load(resolve_checkpoint(args.checkpoint, build=True), device=device), args.checkpoint
     loop_tokens = args.loop_tokens or (3 if random_config else 50)

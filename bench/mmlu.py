@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from workshop.checkpoints import resolve_checkpoint
+from workshop.models.checkpoints import resolve_checkpoint
 from workshop.evals.mmlu import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]

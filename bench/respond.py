@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from litgpt.generate.base import generate as litgpt_generate
 
-from workshop.engine import generate_tokens
-from workshop.llm import LoadedModel
+from workshop.models.engine import generate_tokens
+from workshop.models.llm import LoadedModel
 
 
 def random_llama3_8b(device: str) -> LoadedModel:
@@ -28,7 +28,7 @@ def random_llama3_8b(device: str) -> LoadedModel:
     from litgpt import GPT, Config, Tokenizer
     from litgpt.prompts import Llama3
 
-    from workshop.testing import write_gpt2_tokenizer
+    from workshop.models.testing import write_gpt2_tokenizer
 
     config = Config.from_name("Llama-3-8B-Instruct")
     with torch.device(device):
@@ -71,15 +71,15 @@ def main() -> None:
     parser.add_argument("--data", default="data/instructions/instruction-data.json", help="entries to answer")
     args = parser.parse_args()
 
-    from workshop.instructions import load_instructions
-    from workshop.paths import project_path
+    from workshop.datasets.instructions import load_instructions
+    from workshop.core.paths import project_path
     from workshop.respond import entry_prompt
 
     if args.random_llama3_8b:
         lm = random_llama3_8b("cuda")
     else:
-        from workshop.checkpoints import resolve_checkpoint
-        from workshop.llm import load
+        from workshop.models.checkpoints import resolve_checkpoint
+        from workshop.models.llm import load
 
         lm = load(resolve_checkpoint(args.model, build=True))
     entries = load_instructions(project_path(args.data))[: args.n]

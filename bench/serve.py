@@ -74,12 +74,12 @@ def main() -> None:
 
     import openai
 
-    from workshop.testing import running_server
+    from workshop.models.testing import running_server
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     model = args.model
     if model is None:
-        from workshop.checkpoints import build_smollm2
+        from workshop.models.checkpoints import build_smollm2
 
         start = time.perf_counter()
         model = str(build_smollm2(tmp / "HuggingFaceTB" / "SmolLM2-135M-Instruct"))

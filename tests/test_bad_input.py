@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workshop.cli import main
-from workshop.paths import RECIPES_DIR
+from workshop.cli.main import main
+from workshop.core.paths import RECIPES_DIR
 
 ENTRIES = [{"instruction": "Say hi.", "input": "", "output": "hi"},
            {"instruction": "Add 1 and 1.", "input": "", "output": "2"}]

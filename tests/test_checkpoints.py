@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from workshop.checkpoints import REQUIRED_FILES, SMOLLM2_ALIAS, SMOLLM2_REPO, download, resolve_checkpoint
-from workshop.cli import main
-from workshop.errors import WorkshopError
+from workshop.models.checkpoints import REQUIRED_FILES, SMOLLM2_ALIAS, SMOLLM2_REPO, download, resolve_checkpoint
+from workshop.cli.main import main
+from workshop.core.errors import WorkshopError
 
 
 def fake_checkpoint(path: Path, files=(*REQUIRED_FILES, "tokenizer.json")) -> Path:
@@ -42,7 +42,7 @@ def offline_hub(monkeypatch):
 @pytest.fixture
 def fake_build(monkeypatch):
     """Replace the real SmolLM2 build by a recorder (routing tests need no model)."""
-    import workshop.checkpoints as checkpoints
+    import workshop.models.checkpoints as checkpoints
 
     calls = []
 

@@ -113,14 +113,14 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_dir(tiny, tmp_path_factory) -> Path:
-    from workshop.checkpoints import build_from_gguf
+    from workshop.models.checkpoints import build_from_gguf
 
     _, path, config = tiny
     return build_from_gguf(path, tmp_path_factory.mktemp("ckpt") / "final", config, prompt_style="smollm2")
 
 
 def test_unpermute_inverts_llama_cpp_permute():
-    from workshop.gguf_convert import unpermute_qk
+    from workshop.models.gguf import unpermute_qk
 
     w = np.arange(8 * 16 * 3, dtype=np.float32).reshape(8 * 16, 3)  # 8 heads of size 16
     permuted = llama_cpp_permute(w, 8)
@@ -129,8 +129,8 @@ def test_unpermute_inverts_llama_cpp_permute():
 
 
 def test_hparams_read_and_checked(tiny):
-    from workshop.errors import WorkshopError
-    from workshop.gguf_convert import check_config, llama_hparams, read_gguf
+    from workshop.core.errors import WorkshopError
+    from workshop.models.gguf import check_config, llama_hparams, read_gguf
 
     _, path, config = tiny
     hparams = llama_hparams(read_gguf(path))
@@ -176,7 +176,7 @@ def test_chat_prompt_starts_with_one_im_start(tiny_dir):
 
 
 def test_build_skips_complete_and_force_rebuilds(tiny, tiny_dir, capsys):
-    from workshop.checkpoints import build_from_gguf
+    from workshop.models.checkpoints import build_from_gguf
 
     _, path, config = tiny
     before = (tiny_dir / "lit_model.pth").stat().st_mtime_ns
@@ -189,8 +189,8 @@ def test_build_skips_complete_and_force_rebuilds(tiny, tiny_dir, capsys):
 
 
 def test_failed_build_leaves_nothing(tiny, tmp_path, monkeypatch):
-    import workshop.gguf_convert as gguf_convert
-    from workshop.checkpoints import build_from_gguf
+    import workshop.models.gguf as gguf_convert
+    from workshop.models.checkpoints import build_from_gguf
 
     def broken(reader, config):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-build
@@ -205,8 +205,8 @@ def test_failed_build_leaves_nothing(tiny, tmp_path, monkeypatch):
 def test_non_llama_gguf_is_one_line_error(tmp_path):
     import gguf
 
-    from workshop.errors import WorkshopError
-    from workshop.gguf_convert import llama_hparams, read_gguf
+    from workshop.core.errors import WorkshopError
+    from workshop.models.gguf import llama_hparams, read_gguf
 
     path = tmp_path / "gpt2.gguf"
     w = gguf.GGUFWriter(path, "gpt2")

@@ -26,7 +26,7 @@ def reference():
     """transformers 4.56's GGUF loading of the same file: (model in fp32, tokenizer)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from workshop.checkpoints import SMOLLM2_GGUF, smollm2_gguf_path
+    from workshop.models.checkpoints import SMOLLM2_GGUF, smollm2_gguf_path
 
     folder = smollm2_gguf_path().parent
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32).eval()

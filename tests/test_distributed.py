@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 import workshop
-from workshop.cli import main
-from workshop.distributed import rank_path, shard
-from workshop.errors import WorkshopError
+from workshop.cli.main import main
+from workshop.models.distributed import rank_path, shard
+from workshop.core.errors import WorkshopError
 from workshop.evals import mmlu
-from workshop.io import AppendLog, read_json, read_jsonl
+from workshop.core.io import AppendLog, read_json, read_jsonl
 from workshop.judge.cache import cache_key
 from workshop.judge.prompt import build_prompt, load_template
 from workshop.judge.scoring import score_file
-from workshop.paths import RECIPES_DIR
-from workshop.recipes import load_recipe, validate
+from workshop.core.paths import RECIPES_DIR
+from workshop.run.recipes import load_recipe, validate
 from workshop.respond import entry_prompt, respond_file, settings_hash
 
 from test_respond import ENTRIES  # the same five entries as the one-device tests

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import workshop
-from workshop.engine import forward_masked, generate_tokens
-from workshop.errors import WorkshopError
+from workshop.models.engine import forward_masked, generate_tokens
+from workshop.core.errors import WorkshopError
 
 PROMPTS = ["Rate 85 or 100", "What is 2+2? Tell me please, now and then.", "x", "A longer prompt " * 5]
 

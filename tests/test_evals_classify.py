@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import workshop
-from workshop.cli import main
-from workshop.evals.classify import build_prompt, classify, load_template
+from workshop.cli.main import main
+from workshop.datasets.label_prompts import build_prompt, load_template
+from workshop.evals.classify import classify
 from workshop.evals.perplexity import perplexity
 
 TEXTS = [

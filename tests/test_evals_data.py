@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from workshop.errors import WorkshopError
-from workshop.evals.classify import build_prompt, label_tokens, load_template, pick_shots
-from workshop.evals.classify_data import label_words, read_labelled
+from workshop.core.errors import WorkshopError
+from workshop.datasets.label_prompts import build_prompt, label_tokens, load_template, pick_shots
+from workshop.datasets.labelled import label_words, read_labelled
 from workshop.evals.local_tasks import load_local_mmlu, read_mmlu_csv
 from workshop.evals.perplexity import read_texts, windows
 

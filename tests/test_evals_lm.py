@@ -8,7 +8,7 @@ import torch
 from lm_eval.api.instance import Instance
 
 import workshop
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.evals import mmlu
 from workshop.evals.hf_backend import convert_checkpoint, hf_lm
 from workshop.evals.lm_adapter import LitGPTLM

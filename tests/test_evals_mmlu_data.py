@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop.cli import main
-from workshop.errors import WorkshopError
+from workshop.cli.main import main
+from workshop.core.errors import WorkshopError
 from workshop.evals import mmlu_data
 from workshop.evals.mmlu import resolve_data_dir
 

@@ -8,10 +8,10 @@ import json
 import pytest
 from scipy.stats import binomtest
 
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.evals import mmlu
 from workshop.evals.mmlu_paired import accuracy_stderr
-from workshop.testing import tiny_checkpoint
+from workshop.models.testing import tiny_checkpoint
 
 QUESTIONS = [[f"Quiz {i}: which word is {w}?", "alpha", "beta", "gamma", "delta", "ABCD"[(i * 3) % 4]]
              for i, w in enumerate(["first", "odd", "last", "long", "short", "kind", "true", "red", "blue", "calm",

@@ -9,7 +9,7 @@ import pytest
 from lm_eval.api.group import ConfigurableGroup
 from lm_eval.tasks import TaskManager, get_task_dict
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.evals.local_tasks import local_task_configs
 from workshop.evals.task_index import list_tasks, resolve_names, task_index, task_manager
 
@@ -136,7 +136,7 @@ def test_task_names_and_listing(lm_eval_manager, monkeypatch, tmp_path):
 
 
 def test_listing_marks_what_data_dir_serves(lm_eval_manager, capsys, mmlu_dir, tmp_path, monkeypatch):
-    from workshop.cli import main
+    from workshop.cli.main import main
 
     monkeypatch.setenv("WORKSHOP_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["eval", "list", "mmlu_"]) == 0

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt.data import load_text
-from workshop.fetch import download_file
+from workshop.core.fetch import download_file
 
 PAYLOAD = bytes(range(256)) * 1000  # 256,000 bytes
 

@@ -12,10 +12,10 @@ from litgpt.data import SFTDataset
 from litgpt.prompts import Default
 from litgpt.tokenizer import Tokenizer
 
-from workshop.cli import main
-from workshop.evals.classify import build_prompt, label_tokens, load_template
-from workshop.finetune.labels import LabelWordDataset, LabelWords, label_examples
-from workshop.recipes import validate
+from workshop.cli.main import main
+from workshop.datasets.label_prompts import build_prompt, label_tokens, load_template
+from workshop.datasets.labels import LabelWordDataset, LabelWords, label_examples
+from workshop.run.recipes import validate
 
 ROWS = [("The dog runs fast.", "1"), ("The dogs runs fast.", "0"), ("A cat sleeps.", "1"), ("Cat a sleeps.", "0"),
         ("The birds sing.", "1"), ("The bird sing.", "0"), ("We eat apples.", "1"), ("Apples we eat the.", "0")]
@@ -75,9 +75,9 @@ def test_label_words_datamodule_feeds_litgpt(tsv, tokenizer, tiny_checkpoint_dir
     assert (batch["labels"] != -100).sum(1).min() >= 1  # every row has its label word
     assert isinstance(data.prompt_style, Default)  # LitGPT's example generation uses the prompt as is
     recipe = {"job": "finetune_lora", "checkpoint_dir": str(tiny_checkpoint_dir), "out_dir": str(tmp_path),
-              "data": {"class_path": "workshop.finetune.labels.LabelWords",
+              "data": {"class_path": "workshop.datasets.labels.LabelWords",
                        "init_args": {"train_path": str(tsv), "labels": "acceptable,unacceptable", "shots": -1}}}
-    from workshop.errors import WorkshopError
+    from workshop.core.errors import WorkshopError
 
     with pytest.raises(WorkshopError, match="shots"):  # LitGPT's parser checks our init_args' types
         validate(recipe)
@@ -100,14 +100,14 @@ def test_classify_to_instructions_for_litgpts_json(tsv, tokenizer, tmp_path, cap
 
 
 def test_classify_pipeline_outputs_follow_the_contract(tsv, tiny_checkpoint_dir, tmp_path):
-    from workshop.pipeline import run_pipeline
+    from workshop.run.pipeline import run_pipeline
 
     recipe = {"name": "c", "vars": {"model": str(tiny_checkpoint_dir), "data": str(tsv)}, "steps": [
         {"name": "before", "uses": "classify", "with": {"model_dir": "${vars.model}", "data": "${vars.data}",
                                                         "labels": "acceptable,unacceptable", "prompt": "cola", "shots": 0}},
         {"name": "finetune", "uses": "finetune_lora", "with": {
             "checkpoint_dir": "${vars.model}", "lora_r": 2, "lora_alpha": 4,
-            "data": {"class_path": "workshop.finetune.labels.LabelWords",
+            "data": {"class_path": "workshop.datasets.labels.LabelWords",
                      "init_args": {"train_path": "${vars.data}", "prompt": "cola", "val_split_fraction": 0.25}},
             "train": {"max_steps": 2, "micro_batch_size": 2, "global_batch_size": 2, "lr_warmup_steps": 1,
                       "save_interval": 1},
@@ -131,13 +131,13 @@ def test_classify_pipeline_outputs_follow_the_contract(tsv, tiny_checkpoint_dir,
 
 
 def test_cola_llama_recipe_resolves_and_dry_run_names_what_is_missing(tmp_path, monkeypatch, capsys):
-    from workshop.paths import RECIPES_DIR
-    from workshop.recipes import load_recipe
+    from workshop.core.paths import RECIPES_DIR
+    from workshop.run.recipes import load_recipe
 
     path = RECIPES_DIR / "finetune" / "cola-label-words-lora.yaml"
     r = validate(load_recipe(path), path, check_files=False)  # LitGPT's parser resolves it (its defaults filled in)
     assert (r["quantize"], r["precision"], r["checkpoint_dir"]) == ("bnb.nf4", "bf16-true", "checkpoints/meta-llama/Meta-Llama-3.1-8B")
-    assert r["data"]["class_path"] == "workshop.finetune.labels.LabelWords"
+    assert r["data"]["class_path"] == "workshop.datasets.labels.LabelWords"
     args = r["data"]["init_args"]
     assert (args["prompt"], args["quote_labels"], args["shots"], args["labels"]) == ("pattern", True, 0,
                                                                                     "acceptable,unacceptable")
@@ -147,6 +147,6 @@ def test_cola_llama_recipe_resolves_and_dry_run_names_what_is_missing(tmp_path, 
     monkeypatch.chdir(tmp_path)  # no checkpoint, no data/cola here
     assert main(["run", str(path), "--dry-run"]) == 2
     out, err = capsys.readouterr()
-    assert "quantize: bnb.nf4" in out and "class_path: workshop.finetune.labels.LabelWords" in out
+    assert "quantize: bnb.nf4" in out and "class_path: workshop.datasets.labels.LabelWords" in out
     assert ("checkpoint_dir: meta-llama/Meta-Llama-3.1-8B is not downloaded yet (looked in "
             "checkpoints/meta-llama/Meta-Llama-3.1-8B); run `workshop download meta-llama/Meta-Llama-3.1-8B`") in err

@@ -16,10 +16,10 @@ import yaml
 
 import workshop
 import workshop.finetune.resume as resume
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.finetune.progress import ProgressBar, _KeepingWriter
 from workshop.finetune.resume import STATE_PATH, Shifted
-from workshop.paths import DATA_DIR
+from workshop.core.paths import DATA_DIR
 
 KILLER = """
 import os, signal, sys
@@ -31,7 +31,7 @@ def kill_at(self, final=False):
         os.kill(os.getpid(), SIG)
     return at_boundary(self, final)
 resume.ResumableRun.at_boundary = kill_at
-from workshop.cli import main
+from workshop.cli.main import main
 sys.exit(main(["run", sys.argv[1]]))
 """
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from workshop.cli import main
-from workshop.errors import WorkshopError
+from workshop.cli.main import main
+from workshop.core.errors import WorkshopError
 from workshop.gpt.config import load_pretrain_config
 from workshop.gpt.data import DEFAULT_CORPUS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt.lora import LinearWithLoRA, LoRALayer, format_parameter_report, replace_linear_with_lora, trainable_parameters
 from workshop.gpt.model import GPT_CONFIG_124M, GPTModel
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt.model import GELU, GPT_CONFIG_124M, GPTModel, LayerNorm, gpt2_config
 from workshop.gpt.tokenizer import gpt2_tokenizer
 

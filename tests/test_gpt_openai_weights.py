@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt import openai_weights
 from workshop.gpt.model import GPTModel
 from workshop.gpt.openai_weights import (

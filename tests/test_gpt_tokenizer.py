@@ -7,7 +7,7 @@ import shutil
 import pytest
 import tiktoken.load
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt import tokenizer as tok
 from workshop.gpt.tokenizer import SimpleTokenizerV1, SimpleTokenizerV2, build_vocab, gpt2_tokenizer, split_words
 

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.gpt.checkpoint import MODEL_NAME, STATE_NAME, load_model
 from workshop.gpt.data import DEFAULT_CORPUS, create_dataloader_v1, train_val_loaders
 from workshop.gpt.model import GPT_CONFIG_124M, GPTModel

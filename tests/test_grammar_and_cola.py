@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from workshop.cli import main
-from workshop.cola import FILES, extract_cola
-from workshop.errors import WorkshopError
-from workshop.evals.classify_data import read_labelled
-from workshop.grammar import ATTRACTORS, SHIPPED_DIR, SUBJECTS, VERBS, generate_grammar, write_grammar
+from workshop.cli.main import main
+from workshop.datasets.cola import FILES, extract_cola
+from workshop.core.errors import WorkshopError
+from workshop.datasets.labelled import read_labelled
+from workshop.datasets.grammar import ATTRACTORS, SHIPPED_DIR, SUBJECTS, VERBS, generate_grammar, write_grammar
 
 
 def parse(sentence: str) -> tuple[int, int] | None:

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from workshop.cli import main
-from workshop.errors import WorkshopError
-from workshop.instructions import (
+from workshop.cli.main import main
+from workshop.core.errors import WorkshopError
+from workshop.datasets.instructions import (
     format_example,
     format_input,
     instruction_collate,
@@ -123,7 +123,7 @@ def test_cli_data_split_bad_file(tmp_path, capsys):
 
 
 def test_download_checks_sha256_and_fails_offline_in_one_line(tmp_path, instruction_data_path, monkeypatch):
-    from workshop.instructions import download_workshop_data
+    from workshop.datasets.instructions import download_workshop_data
 
     monkeypatch.setenv("WORKSHOP_CACHE_DIR", str(tmp_path / "cache"))
     path = download_workshop_data(tmp_path / "d.json", url=instruction_data_path.resolve().as_uri())

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from workshop.datagen import SHIPPED_PATH, generate_instructions
-from workshop.errors import WorkshopError
-from workshop.instructions import load_instructions
+from workshop.datasets.generated import SHIPPED_PATH, generate_instructions
+from workshop.core.errors import WorkshopError
+from workshop.datasets.instructions import load_instructions
 
 
 def test_shipped_file_is_what_the_generator_writes():
@@ -48,7 +48,7 @@ def test_answers_are_right_and_short():
 def test_tenny_jsonl_roundtrips_the_text(tmp_path, tiny_checkpoint_dir):
     from litgpt import Tokenizer
 
-    from workshop.tenny import ContextResponse, TennyJSONL
+    from workshop.datasets.tenny import ContextResponse, TennyJSONL
 
     texts = ["#context\n\nWho are you?\n\n#response\n\nI'm Tenny, a tensor with attitude.",
              "#context\n\nWhat is 2+2?\n\n#response\n\n4, obviously."]
@@ -68,7 +68,7 @@ def test_tenny_jsonl_roundtrips_the_text(tmp_path, tiny_checkpoint_dir):
 
 
 def test_tenny_bad_line_names_file_and_line(tmp_path):
-    from workshop.tenny import read_tenny_jsonl
+    from workshop.datasets.tenny import read_tenny_jsonl
 
     path = tmp_path / "train.jsonl"
     path.write_text(json.dumps({"text": "#context\n\nq\n\n#response\n\na"}) + "\n" + json.dumps({"text": "no markers"}))

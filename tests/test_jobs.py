@@ -7,8 +7,8 @@ import inspect
 
 import pytest
 
-from workshop.jobs import VERBS, build_parser, normalize_argv, parse_values, target
-from workshop.steps import STEPS
+from workshop.run.jobs import VERBS, build_parser, normalize_argv, parse_values, target
+from workshop.run.steps import STEPS
 
 
 def python_defaults(func) -> dict:

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import bootstrap, kendalltau, pearsonr, spearmanr
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.judge import agreement
 from workshop.judge.agreement import agreement_file, auroc
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.judge import score_file
 from workshop.judge.cache import CACHE_FILE
 
@@ -147,7 +147,7 @@ def test_help_explains_every_flag(verb, capsys):
     import inspect
     import re
 
-    from workshop.jobs import VERBS, target
+    from workshop.run.jobs import VERBS, target
 
     func = target(VERBS[verb].target)
     with pytest.raises(SystemExit):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from workshop.testing import tiny_checkpoint
+from workshop.models.testing import tiny_checkpoint
 
 
 @pytest.fixture(scope="module")

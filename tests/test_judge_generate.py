@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.judge import score
 from workshop.judge.generate_mode import RETRY_INSTRUCTION, generate_scores, retry_prompt
-from workshop.llm import load
-from workshop.testing import tiny_checkpoint
+from workshop.models.llm import load
+from workshop.models.testing import tiny_checkpoint
 
 from test_judge_fixtures import one_thread  # noqa: F401 (fixture)
 

@@ -7,7 +7,7 @@ import torch
 
 from workshop.judge import score
 from workshop.judge.logits import build_tree, score_probs, score_token_ids, summarize, tree_inputs
-from workshop.llm import load
+from workshop.models.llm import load
 
 from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)
 

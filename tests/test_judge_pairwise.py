@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from workshop.cli import main
-from workshop.engine import tail_logits
+from workshop.cli.main import main
+from workshop.models.engine import tail_logits
 from workshop.judge import pairwise
 from workshop.judge.cache import CACHE_FILE
 from workshop.judge.choice import label_token_ids, pair_label_probs
 from workshop.judge.pairwise import combine, pairwise_summary
 from workshop.judge.parse import parse_choice
 from workshop.judge.reference import exact_match
-from workshop.llm import load
+from workshop.models.llm import load
 
 from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)
 

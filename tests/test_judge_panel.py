@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from workshop.cli import main
+from workshop.cli.main import main
 from workshop.judge import score
-from workshop.testing import tiny_checkpoint
+from workshop.models.testing import tiny_checkpoint
 
 from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.judge import build_prompt
 from workshop.judge.prompt import DEFAULT_TEMPLATE, load_template, prompt_hash, template_fields
 

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from workshop.judge import score
 from workshop.judge.reference import exact_match
 from workshop.judge.reliability import reliability, verdict
-from workshop.paths import DATA_DIR
+from workshop.core.paths import DATA_DIR
 
 TOL = 1e-9
 _PROMPT = re.compile(r"correct output `(.*)`, score the model response `(.*)` on a scale", re.DOTALL)

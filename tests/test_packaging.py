@@ -52,8 +52,8 @@ def test_installed_wheel_finds_its_shipped_files_from_another_folder(wheel, tmp_
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    code = ("from workshop.paths import RECIPES_DIR, EVALS_DIR, DATA_DIR; from workshop.judge.prompt import DEFAULT_TEMPLATE;"
-            "from workshop.recipes import find_recipe, load_recipe; import workshop;"
+    code = ("from workshop.core.paths import RECIPES_DIR, EVALS_DIR, DATA_DIR; from workshop.judge.prompt import DEFAULT_TEMPLATE;"
+            "from workshop.run.recipes import find_recipe, load_recipe; import workshop;"
             "print(workshop.__file__); print(RECIPES_DIR); print(DEFAULT_TEMPLATE.is_file());"
             "print(load_recipe('pipelines/quickstart')['steps'][1]['with']['data'])")
     run = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)

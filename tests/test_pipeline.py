@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workshop.errors import WorkshopError
-from workshop.paths import RECIPES_DIR
-from workshop.pipeline import interpolate, validate_pipeline
-from workshop.recipes import load_recipe
+from workshop.core.errors import WorkshopError
+from workshop.core.paths import RECIPES_DIR
+from workshop.run.pipeline import interpolate, validate_pipeline
+from workshop.run.recipes import load_recipe
 
 FACTS = [("Italy", "Rome"), ("France", "Paris"), ("Spain", "Madrid"), ("Japan", "Tokyo"), ("Peru", "Lima")]
 
@@ -109,7 +109,7 @@ def test_sigkill_mid_pipeline_then_rerun_reuses_finished_steps(tiny_checkpoint_d
 
 
 def test_a_finished_step_reruns_when_its_input_file_changes(tiny_checkpoint_dir, tmp_path, capsys):
-    from workshop.pipeline import run_pipeline
+    from workshop.run.pipeline import run_pipeline
 
     data = tmp_path / "data.json"
     entries = [{"instruction": f"Name the capital of {c}.", "input": "", "output": a} for c, a in FACTS * 2]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from workshop.cli import main
-from workshop.device import resolve_precision
-from workshop.errors import WorkshopError
-from workshop.paths import RECIPES_DIR
-from workshop.recipes import load_recipe, set_key, validate
+from workshop.cli.main import main
+from workshop.models.device import resolve_precision
+from workshop.core.errors import WorkshopError
+from workshop.core.paths import RECIPES_DIR
+from workshop.run.recipes import load_recipe, set_key, validate
 
 RECIPES = sorted(RECIPES_DIR.rglob("*.yaml"))
 SMOLLM2 = RECIPES_DIR / "finetune" / "smollm2-135m-lora.yaml"
@@ -51,7 +51,7 @@ def test_every_recipe_validates(path):
         return
     recipe = load_recipe(path)
     if "steps" in recipe:
-        from workshop.pipeline import validate_pipeline
+        from workshop.run.pipeline import validate_pipeline
 
         assert [s["name"] for s in validate_pipeline(recipe, path)] == [s["name"] for s in recipe["steps"]]
         return
@@ -118,11 +118,11 @@ def test_dry_run_prints_the_resolved_config(capsys, tiny_checkpoint_dir):
 def test_set_key_parses_yaml_scalars_and_indexes_lists():
     recipe = {"train": {"epochs": 3}, "steps": [{"with": {"a": 1}}], "data": {"init_args": {"prompt_style": "alpaca"}}}
     for item in ["train.max_steps=3", "train.max_time=1.5", "train.epochs=null", "steps.0.with.a=[1, 2]",
-                 "lora_mlp=true", "out_dir=out/x", "data.init_args.prompt_style.class_path=workshop.tenny.ContextResponse"]:
+                 "lora_mlp=true", "out_dir=out/x", "data.init_args.prompt_style.class_path=workshop.datasets.tenny.ContextResponse"]:
         set_key(recipe, item)
     assert recipe["train"] == {"epochs": None, "max_steps": 3, "max_time": 1.5}
     assert recipe["steps"][0]["with"]["a"] == [1, 2] and recipe["lora_mlp"] is True and recipe["out_dir"] == "out/x"
-    assert recipe["data"]["init_args"]["prompt_style"] == {"class_path": "workshop.tenny.ContextResponse"}
+    assert recipe["data"]["init_args"]["prompt_style"] == {"class_path": "workshop.datasets.tenny.ContextResponse"}
     with pytest.raises(WorkshopError, match="KEY=VALUE"):
         set_key(recipe, "train.max_steps")
     with pytest.raises(WorkshopError, match="use an index"):
@@ -148,7 +148,7 @@ def test_recipe_hash_follows_the_data_files_and_the_base_weights(tmp_path, tiny_
     import os
     import shutil
 
-    from workshop.recipes import recipe_hash
+    from workshop.run.recipes import recipe_hash
 
     ckpt = shutil.copytree(tiny_checkpoint_dir, tmp_path / "ckpt")
     data = tmp_path / "train.json"

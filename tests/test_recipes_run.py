@@ -13,9 +13,9 @@ import yaml
 from litgpt.generate.base import generate as litgpt_generate
 
 import workshop
-from workshop.cli import main
-from workshop.paths import DATA_DIR, RECIPES_DIR
-from workshop.recipes import RECORD, is_done, load_recipe, run_job, validate
+from workshop.cli.main import main
+from workshop.core.paths import DATA_DIR, RECIPES_DIR
+from workshop.run.recipes import RECORD, is_done, load_recipe, run_job, validate
 
 
 def tiny_recipe(checkpoint_dir: Path, out_dir: Path) -> dict:

@@ -16,16 +16,16 @@ import torch
 from conftest import SERVER_KEY_ENV
 
 import workshop
-from workshop.cli import main
-from workshop.errors import WorkshopError
-from workshop.io import AppendLog, read_json, read_jsonl
+from workshop.cli.main import main
+from workshop.core.errors import WorkshopError
+from workshop.core.io import AppendLog, read_json, read_jsonl
 from workshop.judge import score
 from workshop.judge.logits import score_token_ids, summarize
 from workshop.judge.prompt import build_prompt
-from workshop.remote import RemoteModel, RemoteOptions
-from workshop.remote_judge import SCORE_TEXTS, single_token_problem
+from workshop.models.remote import RemoteModel, RemoteOptions
+from workshop.judge.remote import SCORE_TEXTS, single_token_problem
 from workshop.respond import respond, settings_hash
-from workshop.testing import free_port
+from workshop.models.testing import free_port
 
 # The fixture checkpoint uses the Alpaca prompt style, whose Input section a chat API cannot express,
 # so these entries have no input (with one, the server receives instruction + input as one user turn).
@@ -136,7 +136,7 @@ def test_judge_cli_with_a_url_matches_the_in_process_run(tiny_checkpoint_dir, ti
 
 def test_score_tokens_are_checked_through_the_tokenization(tiny, tmp_path):
     """The fallback rule on real tokenizations: GPT-2's BPE keeps 0..100 whole, a digit-splitting one does not."""
-    from workshop.testing import tiny_checkpoint
+    from workshop.models.testing import tiny_checkpoint
 
     digits = workshop.load(tiny_checkpoint(tmp_path / "digits", tokenizer="digits"))
     pieces = lambda lm: [[lm.decode([i]) for i in lm.encode(text)] for text in SCORE_TEXTS]  # noqa: E731
@@ -210,7 +210,7 @@ def test_retries_with_backoff_get_through_a_busy_server(tiny_server, tiny):
 @pytest.mark.slow
 def test_a_digit_splitting_model_falls_back_to_generate_mode_and_says_so(tmp_path, capsys, judged):
     """Against a server whose model writes "85" as "8", "5": one line, then generate mode, same as in-process."""
-    from workshop.testing import running_server, tiny_checkpoint
+    from workshop.models.testing import running_server, tiny_checkpoint
 
     ckpt = tiny_checkpoint(tmp_path / "digits", tokenizer="digits")
     with running_server(ckpt, tmp_path / "serve.log") as url:

@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 from workshop.report import write_report
 from workshop.report.collect import collect
 from workshop.report.loss import plot_finetune_loss, read_losses
-from workshop.verdict import build_verdict
+from workshop.report.verdict import build_verdict
 
 # Exact match before/after on 24 entries: 0 right before, 13 after, none lost.
 EM = {"n": 24, "both": 0, "only_a": 0, "only_b": 13, "neither": 11}

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import workshop
-from workshop.cli import main
-from workshop.io import AppendLog
+from workshop.cli.main import main
+from workshop.core.io import AppendLog
 from workshop.respond import entry_prompt, respond, settings_hash
 
 ENTRIES = [

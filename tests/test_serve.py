@@ -19,7 +19,7 @@ import torch
 
 import workshop
 from conftest import SERVER_KEY
-from workshop.engine import generate_tokens
+from workshop.models.engine import generate_tokens
 
 NAME = "tiny-llama"  # the served id: the checkpoint folder's name
 PROMPT = "What is the capital of France?"
@@ -200,7 +200,7 @@ def test_a_client_leaving_mid_stream_does_not_disturb_others(tiny_server, client
 
 @pytest.mark.slow
 def test_smollm2_answers_the_official_clients_chat_request(smollm2_dir, tmp_path):
-    from workshop.testing import running_server
+    from workshop.models.testing import running_server
 
     with running_server(smollm2_dir, tmp_path / "serve.log") as url:
         smol = openai.OpenAI(base_url=url, api_key="EMPTY")

@@ -1,4 +1,4 @@
-"""workshop.stats against independent references: the t interval, a brute-force binomial sum, scipy."""
+"""workshop.core.stats against independent references: the t interval, a brute-force binomial sum, scipy."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import t, wilcoxon
 
-from workshop.stats import bootstrap_ci, format_p, mcnemar, p_is, wilcoxon_p
+from workshop.core.stats import bootstrap_ci, format_p, mcnemar, p_is, wilcoxon_p
 
 
 def test_bootstrap_ci_matches_the_t_interval_and_its_level():

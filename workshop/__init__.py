@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 
 def load(checkpoint_dir: Any, **kwargs: Any) -> Any:
-    """Load a LitGPT checkpoint for generation: see `workshop.llm.load`."""
-    from workshop.llm import load as _load
+    """Load a LitGPT checkpoint for generation: see `workshop.models.llm.load`."""
+    from workshop.models.llm import load as _load
 
     return _load(checkpoint_dir, **kwargs)

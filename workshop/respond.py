@@ -16,12 +16,12 @@ from typing import Any, Sequence
 from litgpt.prompts import Alpaca
 from tqdm.auto import tqdm
 
-from workshop.errors import WorkshopError
-from workshop.instructions import validate_entries
-from workshop.io import AppendLog, atomic_write_json, read_records
-from workshop.llm import LoadedModel, load
-from workshop.remote import RemoteModel, RemoteOptions, is_url
-from workshop.types import ExistingFile, NonNegativeFloat, OutputFile, PositiveInt
+from workshop.core.errors import WorkshopError
+from workshop.datasets.instructions import validate_entries
+from workshop.core.io import AppendLog, atomic_write_json, read_records
+from workshop.models.llm import LoadedModel, load
+from workshop.models.remote import RemoteModel, RemoteOptions, is_url
+from workshop.core.types import ExistingFile, NonNegativeFloat, OutputFile, PositiveInt
 
 PROTECTED_KEYS = ("instruction", "input", "output")  # the entry itself: a response never goes there
 
@@ -94,7 +94,7 @@ def open_model(model: str | Path, device: str | None = None, remote: RemoteOptio
     """A server URL opens a `RemoteModel`; any other name loads the checkpoint onto `device`."""
     if is_url(model):
         return RemoteModel(str(model), remote)
-    from workshop.checkpoints import resolve_checkpoint
+    from workshop.models.checkpoints import resolve_checkpoint
 
     return load(resolve_checkpoint(model, build=True), device=device)
 
@@ -133,7 +133,7 @@ def respond_file(
         devices: processes (GPUs, or CPU processes) that split the entries, through Lightning Fabric
         num_nodes: machines, each running the same command with --devices processes
     """
-    from workshop import distributed
+    from workshop.models import distributed
 
     entries = read_records(data)
     check_target_key(entries, key, data, overwrite)
@@ -143,7 +143,7 @@ def respond_file(
     if world > 1:
         if is_url(model):
             raise WorkshopError("--devices applies to checkpoints; a server spreads its own load (use --concurrency)")
-        from workshop.checkpoints import resolve_checkpoint
+        from workshop.models.checkpoints import resolve_checkpoint
 
         result = distributed.launch(distributed.respond_rank, str(resolve_checkpoint(model, build=True)), entries, key,
                                     batch_size, max_new_tokens, temperature, seed, progress, devices=devices,

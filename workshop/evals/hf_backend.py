@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_json
 
 
 def llama_hf_config(checkpoint_dir: Path) -> dict[str, Any]:

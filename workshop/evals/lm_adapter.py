@@ -19,15 +19,15 @@ from lm_eval.api.model import TemplateLM
 from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 from tqdm.auto import tqdm
 
-from workshop.engine import generate_tokens
-from workshop.errors import WorkshopError
-from workshop.engine import tail_logits
+from workshop.models.engine import generate_tokens
+from workshop.core.errors import WorkshopError
+from workshop.models.engine import tail_logits
 
 DEFAULT_MAX_GEN_TOKS = 256  # HFLM's default for generative tasks
 
 
 class LitGPTLM(TemplateLM):
-    """lm-eval model backed by a `workshop.llm.LoadedModel` (a LitGPT GPT + tokenizer)."""
+    """lm-eval model backed by a `workshop.models.llm.LoadedModel` (a LitGPT GPT + tokenizer)."""
 
     def __init__(self, loaded: Any, batch_size: int = 4, max_length: int | None = None) -> None:
         super().__init__()

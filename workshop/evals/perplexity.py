@@ -13,9 +13,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from workshop.types import ExistingFile, OutputDir, PositiveInt
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json, read_records
+from workshop.core.types import ExistingFile, OutputDir, PositiveInt
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_json, read_records
 
 
 def read_texts(path: str | Path, field: str = "text") -> list[str]:
@@ -59,8 +59,8 @@ def perplexity(
         out_dir: folder for perplexity.json
     """
     import workshop
-    from workshop.checkpoints import resolve_checkpoint
-    from workshop.engine import sequence_losses
+    from workshop.models.checkpoints import resolve_checkpoint
+    from workshop.models.engine import sequence_losses
 
     texts = read_texts(data, field)
     loaded = workshop.load(resolve_checkpoint(model_dir), device=device)

@@ -17,15 +17,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_json
 
 GLOB_CHARS = "*?["
 
 
 def cache_path() -> Path:
     """The index cache in the workshop's cache folder, per lm-eval version and path."""
-    from workshop.paths import cache_dir
+    from workshop.core.paths import cache_dir
 
     spec = importlib.util.find_spec("lm_eval")
     where = hashlib.sha1(str(spec.origin if spec else "").encode()).hexdigest()[:8]

@@ -20,7 +20,7 @@ from lightning.fabric.loggers import CSVLogger, Logger
 from lightning.fabric.loggers.csv_logs import _ExperimentWriter
 from tqdm.auto import tqdm
 
-from workshop.io import atomic_write
+from workshop.core.io import atomic_write
 
 LOG_NAME = "train.log"
 

@@ -38,8 +38,8 @@ import torch
 from litgpt.utils import CycleIterator
 from tqdm.auto import tqdm
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_torch_save
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_torch_save
 
 STATE_PATH = Path("resume") / "state.pth"
 SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}

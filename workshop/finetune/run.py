@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.finetune.progress import AppendingCSVLogger, ProgressBar, train_log
 from workshop.finetune.resume import STATE_PATH, ResumableRun, load_state, resumable_iterator
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_torch_save
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_torch_save
 
 MODEL_NAME = "model.pth"
 STATE_NAME = Path("resume") / "state.pth"
@@ -96,7 +96,7 @@ def resume_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, optimi
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> torch.nn.Module:
     """A `GPTModel` in eval mode from a pretrain output folder (or its model.pth) and the config.json beside it."""
     from workshop.gpt.model import GPTModel
-    from workshop.io import read_json
+    from workshop.core.io import read_json
 
     path = Path(path)
     model_path = path / MODEL_NAME if path.is_dir() or not path.suffix else path

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import yaml
 
-from workshop.errors import WorkshopError
-from workshop.paths import RECIPES_DIR
-from workshop.types import (
+from workshop.core.errors import WorkshopError
+from workshop.core.paths import RECIPES_DIR
+from workshop.core.types import (
     ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt,
 )
 
@@ -95,8 +95,8 @@ def preset_path(name_or_path: str) -> Path:
 
 def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     """Read and check a preset (name or YAML path) with the `workshop gpt pretrain` signature."""
-    from workshop.commands.gpt import gpt_pretrain
-    from workshop.jobs import parse_values
+    from workshop.cli.gpt import gpt_pretrain
+    from workshop.run.jobs import parse_values
 
     path = preset_path(name_or_path)
     try:

@@ -12,10 +12,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from workshop.errors import WorkshopError
-from workshop.fetch import cached_download, is_url, sha256_of
+from workshop.core.errors import WorkshopError
+from workshop.core.fetch import cached_download, is_url, sha256_of
 from workshop.gpt.tokenizer import END_OF_TEXT, gpt2_tokenizer
-from workshop.paths import DATA_DIR
+from workshop.core.paths import DATA_DIR
 
 # The default pretraining corpus: a short text this project writes itself (data/pretrain/make_corpus.py).
 DEFAULT_CORPUS = DATA_DIR / "pretrain" / "workshop-tales.txt"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import torch
 import torch.nn as nn
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 
 
 class LoRALayer(nn.Module):

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 
 GPT_CONFIG_124M: dict[str, Any] = {
     "vocab_size": 50257,  # GPT-2's BPE vocabulary

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from workshop.errors import WorkshopError
-from workshop.fetch import download_file
+from workshop.core.errors import WorkshopError
+from workshop.core.fetch import download_file
 from workshop.gpt.model import GPT_CONFIG_124M, MODEL_CONFIGS, GPTModel
-from workshop.io import read_json
+from workshop.core.io import read_json
 
 BASE_URL = "https://openaipublic.blob.core.windows.net/gpt-2/models"
 # The files needed to read a checkpoint; its tokenizer files are GPT-2's BPE (see tokenizer.py).

@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from workshop.io import atomic_write  # noqa: E402
+from workshop.core.io import atomic_write  # noqa: E402
 
 
 def plot_losses(

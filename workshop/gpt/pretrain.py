@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from workshop.device import default_device
-from workshop.errors import WorkshopError
+from workshop.models.device import default_device
+from workshop.core.errors import WorkshopError
 from workshop.gpt.checkpoint import has_state
 from workshop.gpt.config import PretrainConfig
 from workshop.gpt.data import DEFAULT_CORPUS, load_text, train_val_loaders
@@ -25,7 +25,7 @@ from workshop.gpt.model import GPTModel
 from workshop.gpt.plots import plot_losses
 from workshop.gpt.tokenizer import gpt2_tokenizer
 from workshop.gpt.trainer import perplexity_of_loss, train_model
-from workshop.io import atomic_write_json, iter_jsonl, read_json
+from workshop.core.io import atomic_write_json, iter_jsonl, read_json
 
 
 @dataclass

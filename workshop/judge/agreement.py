@@ -20,9 +20,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from workshop.errors import WorkshopError
-from workshop.stats import N_BOOTSTRAP, bootstrap_statistic_ci
-from workshop.types import ExistingFile, OutputDir
+from workshop.core.errors import WorkshopError
+from workshop.core.stats import N_BOOTSTRAP, bootstrap_statistic_ci
+from workshop.core.types import ExistingFile, OutputDir
 
 AGREEMENT_N_BOOT = 2_000  # Kendall's tau is not vectorised in scipy: 2,000 resamples keep a run at seconds
 
@@ -133,7 +133,7 @@ def _number(value: Any, where: str) -> float | None:
 
 def read_pairs(data: Path, score_key: str, label_key: str) -> tuple[list[float], list[float], int]:
     """(scores, labels, n_skipped) from a JSON list or JSONL file; entries missing either field are skipped."""
-    from workshop.io import read_records
+    from workshop.core.io import read_records
 
     scores, labels, skipped = [], [], 0
     entries = read_records(data)
@@ -166,7 +166,7 @@ def agreement_file(data: ExistingFile, score_key: str, label_key: str, out: Outp
         label_key: field holding the label to compare with (a human rating, another judge's score, exact_match)
         out: output folder for agreement.json/.md/.png (default: print only)
     """
-    from workshop.io import atomic_write_json, atomic_write_text
+    from workshop.core.io import atomic_write_json, atomic_write_text
     from workshop.judge.plots import plot_agreement
 
     scores, labels, skipped = read_pairs(data, score_key, label_key)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
-from workshop.io import AppendLog
+from workshop.core.io import AppendLog
 
 CACHE_FILE = Path(".cache") / "judge-cache.jsonl"
 

@@ -16,8 +16,8 @@ from typing import Sequence
 
 import torch
 
-from workshop.engine import hidden_masked, lm_head, right_pad
-from workshop.errors import WorkshopError
+from workshop.models.engine import hidden_masked, lm_head, right_pad
+from workshop.core.errors import WorkshopError
 
 LABELS = ("A", "B")
 MIN_VALID_MASS = 1e-12

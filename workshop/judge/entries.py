@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.judge.prompt import JudgeTemplate, needs_reference, template_fields
 from workshop.judge.reference import reference_fields, reference_of
 

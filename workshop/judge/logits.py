@@ -23,8 +23,8 @@ from typing import Sequence
 
 import torch
 
-from workshop.engine import forward_masked, right_pad, tail_logits
-from workshop.errors import WorkshopError
+from workshop.models.engine import forward_masked, right_pad, tail_logits
+from workshop.core.errors import WorkshopError
 
 SCORES = range(101)
 MIN_VALID_MASS = 1e-12

@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_jsonl
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_jsonl
 from workshop.judge.cache import cache_key, judge_cached
 from workshop.judge.parse import CHOICE_RETRY_INSTRUCTION, parse_choice
 from workshop.judge.entries import check_entries, reference_notes
@@ -34,7 +34,7 @@ from workshop.judge.prompt import PAIR, fill, judge_template, prompt_hash
 from workshop.judge.reference import reference_fields, reference_of
 from workshop.judge.scoring import DEFAULT_JUDGE, answerer, judge_name, load_judge, resolve_mode
 from workshop.judge.summary import build_summary, write_outputs
-from workshop.stats import bootstrap_ci
+from workshop.core.stats import bootstrap_ci
 
 SHARES = {"A": (1.0, 0.0), "B": (0.0, 1.0), "tie": (0.5, 0.5)}  # generate mode: preference for (first, second)
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 from workshop.judge.summary import build_summary, write_outputs
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from workshop.errors import WorkshopError
-from workshop.instructions import format_input
-from workshop.paths import EVALS_DIR, project_path
+from workshop.core.errors import WorkshopError
+from workshop.datasets.instructions import format_input
+from workshop.core.paths import EVALS_DIR, project_path
 
 DEFAULT_TEMPLATE = EVALS_DIR / "judge" / "workshop.txt"
 NO_REFERENCE_TEMPLATE = EVALS_DIR / "judge" / "workshop-no-reference.txt"

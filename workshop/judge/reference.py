@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from workshop.stats import mcnemar, wilcoxon_p
+from workshop.core.stats import mcnemar, wilcoxon_p
 
 FINAL_PUNCTUATION = ".!?;:,"
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

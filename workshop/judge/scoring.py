@@ -13,26 +13,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
-from workshop.errors import WorkshopError
-from workshop.io import read_records
+from workshop.core.errors import WorkshopError
+from workshop.core.io import read_records
 from workshop.judge.cache import cache_key, judge_cached
 from workshop.judge.entries import check_entries, reference_notes, score_record
 from workshop.judge.generate_mode import generate_scores
 from workshop.judge.prompt import build_prompt, judge_template, prompt_hash
 from workshop.judge.reference import reference_of
 from workshop.judge.summary import build_summary, write_outputs
-from workshop.remote import RemoteModel, RemoteOptions, is_url
-from workshop.types import ExistingFile, NonNegativeFloat, OutputDir, PositiveInt
+from workshop.models.remote import RemoteModel, RemoteOptions, is_url
+from workshop.core.types import ExistingFile, NonNegativeFloat, OutputDir, PositiveInt
 
 DEFAULT_JUDGE = "meta-llama/Meta-Llama-3-8B-Instruct"
 MODES = ("auto", "logits", "generate")
-Judge = Any  # a checkpoint dir or repo id, a server URL, a loaded `workshop.llm.LoadedModel`, a `RemoteModel`,
+Judge = Any  # a checkpoint dir or repo id, a server URL, a loaded `workshop.models.llm.LoadedModel`, a `RemoteModel`,
 # or a callable prompts -> answers
 
 
 def judge_name(judge: Judge) -> str:
     """The judge's id in records, summary and cache keys (found without loading anything)."""
-    from workshop.llm import LoadedModel
+    from workshop.models.llm import LoadedModel
 
     if isinstance(judge, LoadedModel):
         return str(judge.checkpoint_dir)
@@ -47,8 +47,8 @@ def load_judge(judge: Judge) -> Any:
     """A checkpoint dir or repo id is resolved and loaded; a loaded model or a callable passes through."""
     if not isinstance(judge, (str, Path)):
         return judge
-    from workshop.checkpoints import SMOLLM2_ALIAS, resolve_checkpoint
-    from workshop.llm import load
+    from workshop.models.checkpoints import SMOLLM2_ALIAS, resolve_checkpoint
+    from workshop.models.llm import load
 
     try:
         return load(resolve_checkpoint(judge, build=True))
@@ -65,7 +65,7 @@ def resolve_mode(mode: str, judge: Judge) -> str:
     if mode not in MODES:
         raise WorkshopError(f"--mode {mode!r} is not known; use one of: {', '.join(MODES)}")
     if isinstance(judge, RemoteModel):  # logits if the server can give them, else generate (saying so)
-        from workshop.remote_judge import resolve_remote_mode
+        from workshop.judge.remote import resolve_remote_mode
 
         return resolve_remote_mode(judge, mode)
     local = not callable(judge)  # a checkpoint name/dir or a loaded model
@@ -90,7 +90,7 @@ def answerer(judge: Any, batch_size: int, generation: dict) -> Callable[[list[st
 def make_scorer(judge: Any, mode: str, batch_size: int, generation: dict) -> Callable[[list[str]], list[dict]]:
     """A function from a batch of prompts to result dicts (score, raw, reason, argmax, valid_mass)."""
     if mode == "logits" and isinstance(judge, RemoteModel):
-        from workshop.remote_judge import logits_scorer
+        from workshop.judge.remote import logits_scorer
 
         return logits_scorer(judge)
     if mode == "logits":
@@ -134,7 +134,7 @@ def score(
     file (default: the workshop's prompt; entries without `reference_key` get its no-reference
     twin). Generation settings (`max_new_tokens`, `temperature`, `seed`) apply to generate mode only.
     A judge given as an http(s):// URL is an OpenAI-compatible server (`remote` says how to reach
-    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.distributed`).
+    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.models.distributed`).
     """
     if isinstance(judge, (list, tuple)):
         if len(judge) != 1:
@@ -163,14 +163,14 @@ def score(
                                 for p, r in zip(prompts, judge_scores(prompts))]
 
     def sharded(todo: list[str], prompts: list[str]) -> list[dict] | None:  # ranks judge shares, each resumable
-        from workshop.distributed import judge_sharded
+        from workshop.models.distributed import judge_sharded
 
         results = judge_sharded(judge, mode, batch_size, generation, todo, prompts, out_dir, devices, num_nodes)
         return None if results is None else [{"mode": mode, "prompt_hash": prompt_hash(p), **r}
                                              for p, r in zip(prompts, results)]
 
     def finish() -> None:
-        from workshop.distributed import finish_rank_logs
+        from workshop.models.distributed import finish_rank_logs
 
         finish_rank_logs(out_dir, devices, num_nodes)
 

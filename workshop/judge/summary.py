@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from workshop.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from workshop.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from workshop.judge.plots import plot_paired, plot_scores
 from workshop.judge.reference import paired_reference, reference_stats
 from workshop.judge.reliability import reliability
-from workshop.judge.stats import key_stats, paired_stats
-from workshop.stats import format_p
+from workshop.core.stats import key_stats, paired_stats
+from workshop.core.stats import format_p
 
 
 def records_by_key(records: Sequence[dict], keys: Sequence[str]) -> dict[str, list[dict]]:

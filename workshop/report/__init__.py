@@ -1,7 +1,7 @@
 """The report of a pipeline run: collected into results.json, then rendered as report.md and report.html.
 
 `collect` gathers every figure (settings, timings, loss curve, judge, MMLU, classification,
-examples) and the verdict (`workshop.verdict`); `render` turns that dict into both files with
+examples) and the verdict (`workshop.report.verdict`); `render` turns that dict into both files with
 Jinja2 templates. The report opens with the verdict — did the finetune help, how sure — then
 the judge, MMLU, classification, example responses, the finetuning curve, and settings last.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workshop.errors import WorkshopError
-from workshop.io import atomic_write_json, atomic_write_text, read_json
+from workshop.core.errors import WorkshopError
+from workshop.core.io import atomic_write_json, atomic_write_text, read_json
 
 
 def write_report(run_dir: Path, from_results: bool = False) -> dict[str, Path]:

@@ -3,7 +3,7 @@
 The report is rendered from this dict alone, so `results.json` is the run's record: settings
 and timings of every step, the finetuning curve's ends, the judge summary (CONTRACTS §1), the
 MMLU accuracies and paired block (§3), classification before/after (§4), a few example
-responses with their scores, and the verdict built from them (§2, `workshop.verdict`).
+responses with their scores, and the verdict built from them (§2, `workshop.report.verdict`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workshop.io import iter_jsonl, read_json
+from workshop.core.io import iter_jsonl, read_json
 from workshop.report.loss import loss_ends, read_losses
 
 N_EXAMPLES = 4
@@ -78,7 +78,7 @@ def mmlu_block(step: dict) -> dict[str, Any]:
 
 def classify_block(steps: list[dict]) -> dict[str, Any] | None:
     """CONTRACTS §4: the first and last classify steps paired by item index (McNemar on `correct`)."""
-    from workshop.stats import mcnemar
+    from workshop.core.stats import mcnemar
 
     runs = [read_json(s["outputs"]["results"]) for s in steps if Path(s["outputs"].get("results", "")).is_file()]
     if not runs:
@@ -98,7 +98,7 @@ def classify_block(steps: list[dict]) -> dict[str, Any] | None:
 
 def collect(run_dir: Path) -> dict[str, Any]:
     """Every figure of a run as one JSON-able dict (the content of results.json), verdict included."""
-    from workshop.verdict import build_verdict
+    from workshop.report.verdict import build_verdict
 
     run_dir = Path(run_dir)
     log = read_json(run_dir / "pipeline.json")

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from workshop.stats import format_p, p_is
+from workshop.core.stats import format_p, p_is
 
 TEMPLATES = ("report.md.j2", "report.html.j2")
 
@@ -25,7 +25,7 @@ def num(x: Any, digits: int = 1) -> str:
 
 
 def pval(p: Any) -> str:
-    """A p-value for a table cell (`workshop.stats.format_p`; "–" when missing)."""
+    """A p-value for a table cell (`workshop.core.stats.format_p`; "–" when missing)."""
     return format_p(p, missing="–")
 
 

@@ -266,7 +266,7 @@ class ModelAPI(ls.LitAPI):
         self.api_key_env = api_key_env
 
     def setup(self, device: str) -> None:
-        from workshop.llm import load
+        from workshop.models.llm import load
         from workshop.serve.rows import Vocab
 
         self.lm = load(self.checkpoint_dir, device=self.device_name or device, precision=self.precision)

@@ -30,7 +30,7 @@ class Prompter:
     def __init__(self, checkpoint_dir: Path):
         from litgpt import Config, Tokenizer
 
-        from workshop.llm import checkpoint_prompt_style
+        from workshop.models.llm import checkpoint_prompt_style
 
         config = Config.from_file(checkpoint_dir / "model_config.yaml")
         self.tokenizer = Tokenizer(checkpoint_dir)

@@ -3,7 +3,7 @@
 A job is a plain dict made by the HTTP side (already checked): `ids` (prompt token ids),
 `max_tokens`, `temperature`, `top_k`, `top_p`, `seed`, `stop` (strings), `logprobs` (None,
 or how many alternatives to list per token) and `echo` (also score the prompt's tokens).
-`decode_rows` runs them through `workshop.engine.decode_logits` as one batch and yields, per
+`decode_rows` runs them through `workshop.models.engine.decode_logits` as one batch and yields, per
 step, one event per row (None once that row is done): the new text, the per-token log-probs
 when asked, and the finish reason ("stop" at an end-of-reply token or a stop string,
 "length" at `max_tokens` or the end of the context).
@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import torch
 
-from workshop.engine import decode_logits, sample
+from workshop.models.engine import decode_logits, sample
 
 
 class Vocab:
@@ -104,7 +104,7 @@ class Row:
 @torch.inference_mode()
 def prompt_records(lm: Any, vocab: Vocab, rows: list[Row]) -> dict[int, list[dict]]:
     """For rows that `echo` with log-probs: each prompt token's record (the first has none)."""
-    from workshop.engine import tail_logits
+    from workshop.models.engine import tail_logits
 
     wanted = [r for r in rows if r.job["echo"] and r.job["logprobs"] is not None]
     if not wanted:

@@ -1,0 +1,1 @@
+"""The `workshop` command: argument parsing on top of the job table, and what each verb prints."""

@@ -1,0 +1,1 @@
+"""Orchestration: the job table, LitGPT recipes and pipelines."""
