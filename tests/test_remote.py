@@ -20,11 +20,12 @@ from workshop.cli.main import main
 from workshop.core.errors import WorkshopError
 from workshop.core.io import AppendLog, read_json, read_jsonl
 from workshop.judge import score
-from workshop.judge.logits import score_token_ids, summarize
+from workshop.judge.logits import summarize
 from workshop.judge.prompt import build_prompt
 from workshop.models.remote import RemoteModel, RemoteOptions
-from workshop.judge.remote import SCORE_TEXTS, single_token_problem
+from workshop.models.remote import SCORE_TEXTS, single_token_problem
 from workshop.respond import respond, settings_hash
+from workshop.models.score_probs import score_token_ids
 from workshop.models.testing import free_port
 
 # The fixture checkpoint uses the Alpaca prompt style, whose Input section a chat API cannot express,
