@@ -100,3 +100,20 @@ def test_text_judge_uses_generate_mode_and_keeps_failures(tmp_path):
     assert (tmp_path / "scores.jsonl").read_text().count("\n") == 3
     with pytest.raises(WorkshopError, match="--mode logits needs a local LitGPT judge"):
         score(ENTRIES, ["after"], judge=judge, mode="logits", progress=False)
+
+
+def test_a_fully_cached_rerun_says_it_reused_the_work(tmp_path, capsys):
+    asked = []
+
+    def judge(prompts):
+        asked.extend(prompts)
+        return ["85"] * len(prompts)
+
+    first, _ = score(ENTRIES, ["before", "after"], judge=judge, out_dir=tmp_path)
+    n = len(asked)
+    capsys.readouterr()
+    again, _ = score(ENTRIES, ["before", "after"], judge=judge, out_dir=tmp_path)
+    assert again == first and len(asked) == n  # nothing judged twice
+    err = capsys.readouterr().err
+    assert f"judge (generate): all {n} judgements reused from {tmp_path / '.cache' / 'judge-cache.jsonl'}" in err
+    assert "0items" not in err

@@ -48,11 +48,16 @@ def launch(job: Callable, *args: Any, devices: int, num_nodes: int = 1, device: 
     """Run `job(fabric, *args)` on every rank; rank 0's return value (None on other nodes)."""
     from lightning.fabric import Fabric
 
-    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)  # no five-line banner per launch
     kind = accelerator(device)
     strategy = "ddp_fork" if kind == "cpu" else "ddp_spawn"  # CUDA cannot be forked once initialised
     fabric = Fabric(accelerator=kind, devices=devices, num_nodes=num_nodes, strategy=strategy)
-    return fabric.launch(_on_rank, job, *args)
+    banner = logging.getLogger("lightning.fabric")  # "Initializing distributed: ..." and a ruled box, per launch
+    level = banner.level
+    banner.setLevel(logging.WARNING)
+    try:
+        return fabric.launch(_on_rank, job, *args)
+    finally:
+        banner.setLevel(level)
 
 
 def _on_rank(fabric: Any, job: Callable, *args: Any) -> Any:
