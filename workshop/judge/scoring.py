@@ -50,7 +50,7 @@ def score(
     file (default: the workshop's prompt; entries without `reference_key` get its no-reference
     twin). Generation settings (`max_new_tokens`, `temperature`, `seed`) apply to generate mode only.
     A judge given as an http(s):// URL is an OpenAI-compatible server (`remote` says how to reach
-    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.models.distributed`).
+    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.judge.sharded`).
     """
     if isinstance(judge, (list, tuple)):
         if len(judge) != 1:
