@@ -31,7 +31,8 @@ LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "lora_query", "lora_key", "
 
 def time_lora(architecture: str, quantize: str | None, steps: int, warmup: int = 2, device: str = "cuda",
               sizes: dict | None = None, seq_len: int | None = None) -> dict:
-    """LoRA training steps on random tokens: s/step, peak GiB (CUDA), weight GiB, last loss.
+    """LoRA training steps on random tokens: s/step, peak GiB (CUDA: weights, optimizer and activations), weight GiB,
+    last loss.
 
     `quantize`: "bnb.nf4-dq" etc. or None (the recipe's precision, bf16-true, else 32-true on CPU).
     `sizes`: config overrides (n_layer=2, ...) for a tiny model of the same architecture; `seq_len`: tokens per
@@ -43,6 +44,7 @@ def time_lora(architecture: str, quantize: str | None, steps: int, warmup: int =
     from litgpt.utils import chunked_cross_entropy, instantiate_bnb_optimizer, instantiate_torch_optimizer
 
     recipe = load_recipe(RECIPE)
+    before = torch.cuda.memory_allocated() if device == "cuda" else 0  # anything an earlier run left is not ours
     micro_batch, seq_len = recipe["train"]["micro_batch_size"], seq_len or recipe["train"]["max_seq_length"]
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     precision = recipe["precision"] if device == "cuda" else "32-true"
@@ -74,7 +76,7 @@ def time_lora(architecture: str, quantize: str | None, steps: int, warmup: int =
     start = time.perf_counter()
     loss = [step() for _ in range(steps)][-1]
     seconds = (time.perf_counter() - start) / steps
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
+    peak = (torch.cuda.max_memory_allocated() - before) / 2**30 if device == "cuda" else None
     del model, optimizer
     if device == "cuda":
         torch.cuda.empty_cache()
@@ -90,10 +92,12 @@ def main() -> None:
     p.add_argument("--no-quantize", action="store_true", help="run the QLoRA path unquantized (CPU rehearsal)")
     args = p.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    for label, quantize in (("bf16 LoRA", None), (f"QLoRA {args.quantize}", None if args.no_quantize else args.quantize)):
+    plain = "bf16 LoRA" if device == "cuda" else "fp32 LoRA (CPU)"
+    four_bit = f"QLoRA {args.quantize}" + (" path, unquantized" if args.no_quantize else "")
+    for label, quantize in ((plain, None), (four_bit, None if args.no_quantize else args.quantize)):
         r = time_lora(args.architecture, quantize, args.steps, device=device)
         peak = f"peak {r['peak_gib']:.1f} GiB" if r["peak_gib"] is not None else "peak n/a (CPU)"
-        print(f"{label:<20} random {args.architecture}, micro batch {r['micro_batch']} x {r['seq_len']} tokens: "
+        print(f"{label:<32} random {args.architecture}, micro batch {r['micro_batch']} x {r['seq_len']} tokens: "
               f"{r['step_s']:.3f} s/step, {peak}, weights {r['weights_gib']:.2f} GiB, loss {r['loss']:.3f}")
 
 
