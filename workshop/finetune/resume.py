@@ -113,10 +113,10 @@ class Session:
         self.path = self.out_dir / STATE_PATH
         self.saved_step: int | None = saved["step_count"] if saved else None
         self.metrics_file: str | None = saved.get("metrics_file") if saved else None
-        self.resumable = True  # single device; a sharded (FSDP) run is not (see `loop.main`)
+        self.resumable = True  # single device; a sharded (FSDP) run is not (see `start`)
         self.state: dict[str, Any] = {"iter_num": 0, "step_count": saved["step_count"] if saved else 0}
         self.saved_finished: bool = bool(saved and saved["finished"])
-        self.accum, self.total = 1, 0
+        self.accum, self.total = 1, saved["total"] if saved else 0
         self.save_interval: int | None = None
         self.stop_signal: int | None = None
         self.in_loop = False
@@ -176,7 +176,7 @@ class Session:
     def save(self, state: dict[str, Any], finished: bool = False) -> None:
         """Write `out_dir/resume/state.pth`: what full.py saves (LoRA weights only) plus position, RNG, losses."""
         atomic_torch_save(self.path, {
-            "iter_num": state["iter_num"], "step_count": state["step_count"], "finished": finished,
+            "iter_num": state["iter_num"], "step_count": state["step_count"], "total": self.total, "finished": finished,
             "recipe_hash": self.hash, "metrics_file": self.metrics_file,
             "lora": {k: v.detach().cpu() for k, v in state["model"].state_dict().items() if "lora_" in k},
             "optimizer": state["optimizer"].state_dict(), "scheduler": state["scheduler"].state_dict(),
@@ -193,9 +193,8 @@ class Session:
 
     def stopped_message(self, why: str) -> str:
         """Exactly which step it stopped at, what was saved and what the same command will do next."""
-        done, running = self.state["step_count"], self.running_step()
-        where = (f"at step {done} of {self.total}" if running == done
-                 else f"in step {running} of {self.total} before it finished")
+        done, running, of = self.state["step_count"], self.running_step(), f" of {self.total}" if self.total else ""
+        where = f"at step {done}{of}" if running == done else f"in step {running}{of} before it finished"
         if self.saved_step is None:
             return (f"stopped by {why} {where}; nothing was saved yet, nothing to resume. "
                     "Running the same command again starts the finetune from the beginning")
