@@ -45,14 +45,14 @@ from litgpt.utils import (auto_download_checkpoint, check_nvlink_connectivity, c
 from torch.utils.data import ConcatDataset
 from torchmetrics import RunningMean
 
-from workshop.finetune.progress import AppendingCSVLogger, ProgressBar
+from workshop.finetune.progress import AppendingCSVLogger
 from workshop.finetune.resume import Session
 
 LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "lora_query", "lora_key", "lora_value", "lora_projection",
              "lora_mlp", "lora_head")
 
 
-def setup(kwargs: dict[str, Any], session: Session, progress: ProgressBar) -> dict[str, Any]:
+def setup(kwargs: dict[str, Any], session: Session) -> dict[str, Any]:
     """`litgpt.finetune.lora.setup(**kwargs)` (its defaults for missing keys) with our loop, logger and bar."""
     bound = inspect.signature(litgpt_lora.setup).bind(**kwargs)
     bound.apply_defaults()
@@ -90,16 +90,15 @@ def setup(kwargs: dict[str, Any], session: Session, progress: ProgressBar) -> di
         strategy = ModelParallelStrategy(parallelize_fn=litgpt_lora.parallelize_fn,
                                          data_parallel_size=devices * num_nodes, tensor_parallel_size=1)
     fabric = L.Fabric(devices=devices, num_nodes=num_nodes, strategy=strategy, precision=precision,
-                      loggers=[logger, progress], plugins=plugins)
+                      loggers=[logger, session.progress], plugins=plugins)
     if torch.cuda.is_available() and devices > 1:
         check_nvlink_connectivity(fabric)
     return fabric.launch(main, devices, a["seed"], config, data, checkpoint_dir, out_dir, train, a["eval"],
-                         a["optimizer"], num_nodes, precision, session, progress)
+                         a["optimizer"], num_nodes, precision, session)
 
 
 def main(fabric: L.Fabric, devices: int, seed: int, config: Config, data: Any, checkpoint_dir: Path, out_dir: Path,
-         train: Any, eval: Any, optimizer: Any, num_nodes: int, precision: str | None, session: Session,
-         progress: ProgressBar) -> dict[str, Any]:
+         train: Any, eval: Any, optimizer: Any, num_nodes: int, precision: str | None, session: Session) -> dict[str, Any]:
     """LitGPT's `main`: data, model, optimizer, scheduler, base weights; the saved state; fit; final save and merge."""
     litgpt_lora.validate_args(train, eval)
     tokenizer = Tokenizer(checkpoint_dir)
@@ -138,7 +137,6 @@ def main(fabric: L.Fabric, devices: int, seed: int, config: Config, data: Any, c
              "finished": False}
     session.start(fabric, state, accum=accum, save_interval=train.save_interval,
                   total=int(min(train.epochs * len(train_dataloader) // accum, train.max_steps or float("inf"))))
-    progress.start(session.total, state["step_count"])
     train_time = time.perf_counter()
     token_counts = fit(fabric, state, train_dataloader, val_dataloader, devices, checkpoint_dir, out_dir, train, eval,
                        data, num_nodes, session)

@@ -108,8 +108,8 @@ class Batches:
 class Session:
     """One finetune run's resume file, signals and messages; `loop` calls it at each step's end."""
 
-    def __init__(self, out_dir: Path, recipe_hash: str, saved: dict[str, Any] | None) -> None:
-        self.out_dir, self.hash, self.saved = Path(out_dir), recipe_hash, saved
+    def __init__(self, out_dir: Path, recipe_hash: str, saved: dict[str, Any] | None, progress: Any) -> None:
+        self.out_dir, self.hash, self.saved, self.progress = Path(out_dir), recipe_hash, saved, progress
         self.path = self.out_dir / STATE_PATH
         self.saved_step: int | None = saved["step_count"] if saved else None
         self.metrics_file: str | None = saved.get("metrics_file") if saved else None
@@ -126,25 +126,24 @@ class Session:
         """Adopt loop.main's `state` dict; put the saved LoRA weights, optimizer, scheduler and counters into it."""
         self.state, self.accum, self.save_interval, self.total = state, accum, save_interval, total
         if fabric.world_size > 1:  # sharded (FSDP) optimizer state: LitGPT's step folders only, as LitGPT does
-            self.resumable = False
+            self.resumable, self.saved = False, None
             fabric.print(f"workshop: {fabric.world_size} devices: LitGPT's save_interval folders only; an interrupted "
                          "multi-device run starts over (resume: devices 1)", file=sys.stderr)  # stdout: train.log
-            return
-        if not self.saved:
-            return
-        model, lora = state["model"], self.saved["lora"]
-        if set(lora) != {k for k in model.state_dict() if "lora_" in k}:
-            raise WorkshopError(f"{self.path}: its LoRA weights do not fit this model and LoRA settings; "
-                                "re-run with --force to start over")
-        model.load_state_dict(lora, strict=False)
-        state["optimizer"].load_state_dict(self.saved["optimizer"])
-        state["scheduler"].load_state_dict(self.saved["scheduler"])
-        for key in ("iter_num", "step_count", "finished"):
-            state[key] = self.saved[key]
+        if self.saved:
+            model, lora = state["model"], self.saved["lora"]
+            if set(lora) != {k for k in model.state_dict() if "lora_" in k}:
+                raise WorkshopError(f"{self.path}: its LoRA weights do not fit this model and LoRA settings; "
+                                    "re-run with --force to start over")
+            model.load_state_dict(lora, strict=False)
+            state["optimizer"].load_state_dict(self.saved["optimizer"])
+            state["scheduler"].load_state_dict(self.saved["scheduler"])
+            for key in ("iter_num", "step_count", "finished"):
+                state[key] = self.saved[key]
+        self.progress.start(total, state["step_count"])
 
     def batches(self, loader: Any, state: dict[str, Any], device: torch.device) -> Batches:
         """The train batches from the saved position; the RNGs, token counts and losses as at the saved step's end."""
-        saved = self.saved if self.resumable else None
+        saved = self.saved
         state["batches"] = Batches(loader, saved["position"] if saved else None)
         if saved:
             set_rng_states(saved["rng"])

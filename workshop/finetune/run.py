@@ -33,14 +33,14 @@ def run_finetune(kwargs: dict[str, Any], out_dir: Path, recipe_hash: str, force:
         raise WorkshopError(f"{path}: saved at step {saved['step_count']} by a different recipe or data; put the "
                             "recipe back to resume, or re-run with --force to start over")
     progress = ProgressBar()
-    session = Session(out_dir, recipe_hash, saved)
+    session = Session(out_dir, recipe_hash, saved, progress)
     began = f"resuming at step {saved['step_count']}" if saved else "starting"
     print(f"workshop: finetune {began}; LitGPT's own lines go to {out_dir / 'train.log'}", file=sys.stderr)
     header = f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} workshop finetune_lora: {began} ==="
     with train_log(out_dir, header) as log_path:
         session.install_signals()
         try:
-            setup(kwargs, session, progress)
+            setup(kwargs, session)
         finally:
             session.restore_signals()
             progress.close()
