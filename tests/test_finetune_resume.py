@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -105,6 +106,13 @@ def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(uninterrupted, tin
     assert sorted(p.name for p in out.glob("step-*")) == ["step-000003", "step-000006"]
     assert not (out / "resume").exists()  # spent once final/ is written
     assert "[workshop] resumed at step 3 (iteration 6)" in (out / "train.log").read_text()
+    assert log_lines(out) == log_lines(uninterrupted)  # train.log: the same step, loss and val loss on every line
+
+
+def log_lines(out_dir: Path) -> dict[str, tuple[str, ...]]:
+    """iteration -> (step, train loss, val loss shown) from train.log's per-iteration lines (the last for each)."""
+    pattern = re.compile(r"iter (\d+) step (\d+) \| loss train: ([\d.]+), val: (\S+) \|")
+    return {m[1]: m.groups()[1:] for m in pattern.finditer((out_dir / "train.log").read_text())}
 
 
 def test_sigterm_stops_at_the_step_boundary_and_says_what_happens(uninterrupted, tiny_checkpoint_dir, tmp_path,

@@ -197,7 +197,9 @@ def fit(fabric: L.Fabric, state: dict[str, Any], train_dataloader: Any, val_data
                              ("raw_tokens", "raw_tokens_plus_prompt_template",
                               "raw_tokens_plus_prompt_template_and_padding")}
     state["step_losses"] = []  # the last `accum` micro-batch losses: the running mean's window, saved with the state
+    state["val_loss"] = val_loss  # shown on each log line; a resumed run shows the one it saved
     train_iterator = session.batches(train_dataloader, state, fabric.device)
+    val_loss = state["val_loss"]
     token_counts = state["token_counts"]
     for loss in state["step_losses"]:  # a resumed run's window: the saved step's micro-batch losses
         running_loss.update(loss)
@@ -267,6 +269,7 @@ def fit(fabric: L.Fabric, state: dict[str, Any], train_dataloader: Any, val_data
         if not is_accumulating and state["step_count"] % eval.interval == 0:
             t0 = time.perf_counter()
             val_loss = litgpt_lora.validate(fabric, model, val_dataloader, eval)
+            state["val_loss"] = f"{val_loss:.3f}"
             if fabric.global_rank == 0:
                 litgpt_lora.generate_example(fabric, model, tokenizer, eval, data)
                 model.train()  # LitGPT leaves eval mode on when it skips the example

@@ -150,6 +150,7 @@ class Session:
             for key, value in saved["token_counts"].items():
                 state["token_counts"][key] += value
             state["step_losses"] = [loss.to(device) for loss in saved["step_losses"]]
+            state["val_loss"] = saved["val_loss"]
             tqdm.write(f"workshop: resuming at step {state['step_count']} of {self.total} from {self.path}",
                        file=sys.stderr)
             print(f"[workshop] resumed at step {state['step_count']} (iteration {state['iter_num']}) from {self.path}")
@@ -181,7 +182,7 @@ class Session:
             "optimizer": state["optimizer"].state_dict(), "scheduler": state["scheduler"].state_dict(),
             "position": dict(state["batches"].position), "rng": rng_states(),
             "token_counts": {k: int(v) for k, v in state["token_counts"].items()},
-            "step_losses": [loss.detach().cpu() for loss in state["step_losses"]],
+            "step_losses": [loss.detach().cpu() for loss in state["step_losses"]], "val_loss": state["val_loss"],
         })
         self.saved_step, self.saved_finished = state["step_count"], finished
 
