@@ -19,7 +19,7 @@ import workshop
 import workshop.finetune.resume as resume
 from workshop.cli.main import main
 from workshop.finetune.progress import ProgressBar, _KeepingWriter
-from workshop.finetune.resume import STATE_PATH, FinetuneInterrupted, Session
+from workshop.finetune.resume import STATE_PATH, Batches, FinetuneInterrupted, Session
 from workshop.core.paths import DATA_DIR
 
 KILLER = """
@@ -161,6 +161,25 @@ def test_a_changed_recipe_does_not_resume_a_stale_state(tiny_checkpoint_dir, tmp
     assert f"{out / STATE_PATH}: saved at step 3 by a different recipe or data" in err and "--force" in err
     assert main(["run", str(changed), "--force"]) == 0
     assert "starting" in capsys.readouterr().err and not (out / "resume").exists()
+
+
+@pytest.mark.parametrize("generator", [None, 0])  # shuffled by the global RNG, or by the loader's own generator
+def test_batches_continue_where_they_stopped_mid_epoch_at_its_end_and_past_it(generator):
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(list(range(5)), batch_size=2, shuffle=True,  # 3 batches an epoch
+                        generator=None if generator is None else torch.Generator().manual_seed(generator))
+    for taken in (2, 3, 4):
+        torch.manual_seed(1)
+        whole = Batches(loader)
+        for _ in range(taken):
+            next(whole)
+        position, rng = dict(whole.position), torch.get_rng_state()
+        rest = [next(whole).tolist() for _ in range(7)]  # the uninterrupted run's next batches, 2-3 epochs on
+        torch.manual_seed(2)  # a fresh process: the RNG elsewhere
+        resumed = Batches(loader, position)
+        torch.set_rng_state(rng)  # as `Session.batches` restores the saved step's RNG
+        assert [next(resumed).tolist() for _ in range(7)] == rest and resumed.epoch == whole.epoch >= 2
 
 
 def test_a_second_ctrl_c_names_the_step_the_first_one_announced(tmp_path, capsys):
