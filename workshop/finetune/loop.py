@@ -19,7 +19,6 @@ import dataclasses
 import inspect
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from pprint import pprint
@@ -67,8 +66,9 @@ def setup(kwargs: dict[str, Any], session: Session) -> dict[str, Any]:
     config = Config.from_file(checkpoint_dir / "model_config.yaml", **{k: a[k] for k in LORA_KEYS})
     precision = a["precision"] or get_default_supported_precision(training=True)
     if a["logger_name"] == "csv" and session.metrics_file and Path(session.metrics_file).is_file():
-        logger = AppendingCSVLogger(root_dir=out_dir / "logs", name="csv", version=Path(session.metrics_file).parent.name,
-                                    flush_logs_every_n_steps=train.log_interval, keep_until=session.saved["iter_num"])
+        logger = AppendingCSVLogger(root_dir=out_dir / "logs", name="csv", keep_until=session.saved["iter_num"],
+                                    version=Path(session.metrics_file).parent.name,
+                                    flush_logs_every_n_steps=train.log_interval)
     else:
         logger = choose_logger(a["logger_name"], out_dir, name=f"finetune-{config.name}",
                                log_interval=train.log_interval, log_args=dataclasses.asdict(a["log"]))
@@ -98,7 +98,8 @@ def setup(kwargs: dict[str, Any], session: Session) -> dict[str, Any]:
 
 
 def main(fabric: L.Fabric, devices: int, seed: int, config: Config, data: Any, checkpoint_dir: Path, out_dir: Path,
-         train: Any, eval: Any, optimizer: Any, num_nodes: int, precision: str | None, session: Session) -> dict[str, Any]:
+         train: Any, eval: Any, optimizer: Any, num_nodes: int, precision: str | None,
+         session: Session) -> dict[str, Any]:
     """LitGPT's `main`: data, model, optimizer, scheduler, base weights; the saved state; fit; final save and merge."""
     litgpt_lora.validate_args(train, eval)
     tokenizer = Tokenizer(checkpoint_dir)
@@ -243,7 +244,8 @@ def fit(fabric: L.Fabric, state: dict[str, Any], train_dataloader: Any, val_data
             state["step_count"] += 1
 
         token_counts["raw_tokens"] += batch["token_counts"]["raw"].sum().item()
-        token_counts["raw_tokens_plus_prompt_template"] += batch["token_counts"]["raw_plus_prompt_template"].sum().item()
+        token_counts["raw_tokens_plus_prompt_template"] += (
+            batch["token_counts"]["raw_plus_prompt_template"].sum().item())
         token_counts["raw_tokens_plus_prompt_template_and_padding"] += input_ids.numel()
 
         total_lengths += input_ids.numel()
