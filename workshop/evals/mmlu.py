@@ -135,8 +135,9 @@ def evaluate(
     """
     from lm_eval import simple_evaluate
 
-    from workshop.models.checkpoints import resolve_checkpoint
+    from workshop.evals.quiet import without_git_noise
     from workshop.evals.task_index import resolve_names, task_manager
+    from workshop.models.checkpoints import resolve_checkpoint
 
     if backend not in BACKENDS:
         raise WorkshopError(f"--backend {backend!r} is not known; use one of: {', '.join(BACKENDS)}")
@@ -165,18 +166,19 @@ def evaluate(
             model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
     start = time.perf_counter()
     try:
-        if sharded:
-            from workshop.models.distributed import launch, mmlu_rank
+        with without_git_noise():  # lm-eval looks up a git commit; outside a repository git says `fatal: ...`
+            if sharded:
+                from workshop.models.distributed import launch, mmlu_rank
 
-            results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
-                             rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
-            if results is None:  # a node other than the first
-                return None
-        else:
-            results = simple_evaluate(
-                model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-                task_manager=manager, log_samples=True,  # per-question outcomes, for paired comparisons
-            )
+                results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
+                                 rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
+            else:
+                results = simple_evaluate(
+                    model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
+                    task_manager=manager, log_samples=True,  # per-question outcomes, for paired comparisons
+                )
+        if results is None:  # a node other than the first
+            return None
     except (ConnectionError, OSError) as e:
         if data_dir is not None:
             raise
