@@ -107,22 +107,28 @@ def test_lm_evals_own_client_scores_every_choice_as_in_process(eos_server, eos_c
     assert served["results"][TASK]["acc,none"] == local["results"][TASK]["acc,none"]
 
 
-def test_eval_mmlu_compares_a_served_model_with_its_checkpoint(eos_server, eos_checkpoint, mmlu_dir, tmp_path):
-    from workshop.cli.eval import mmlu
-    from workshop.evals.mmlu import compare_dir
+def test_a_pipeline_compares_a_served_model_with_its_checkpoint(eos_server, eos_checkpoint, mmlu_dir, tmp_path):
+    """The mmlu step (`workshop eval mmlu --model URL --compare CKPT`'s job): paired output, report rows, resumable log."""
+    from workshop.evals.mmlu import compare_dir, evaluate
+    from workshop.report.collect import mmlu_block
+    from workshop.run.pipeline import run_pipeline
 
     url, _ = eos_server
-    args = dict(models=[url, str(eos_checkpoint)], tasks=[TASK], data_dir=str(mmlu_dir), limit=5, out=tmp_path,
-                tokenizer=str(eos_checkpoint))
-    summary = mmlu(**args)
-    paired = summary["paired"]
+    args = {"models": [url, str(eos_checkpoint)], "labels": ["served", "local"], "tasks": [TASK],
+            "data_dir": str(mmlu_dir), "limit": 5, "tokenizer": str(eos_checkpoint)}
+    run_pipeline({"name": "served", "steps": [{"name": "mmlu", "uses": "mmlu", "with": args}]}, out_dir=tmp_path)
+    block = mmlu_block(json.loads((tmp_path / "pipeline.json").read_text())["steps"]["mmlu"])
+    assert block["models"] == ["served", "local"] and block["accuracy"]["served"] == block["accuracy"]["local"]
+    paired = block["paired"]
     assert (paired["n"], paired["only_a"], paired["only_b"], paired["mcnemar_p"]) == (5, 0, 0, 1.0)
-    served = json.loads((compare_dir(tmp_path, 0, url) / "results.json").read_text())
-    assert (served["workshop"]["backend"], served["workshop"]["served_model"]) == ("local-completions", NAME)
-    [log] = (compare_dir(tmp_path, 0, url) / ".cache").glob("loglikelihood-*.jsonl")
+    served_dir = compare_dir(tmp_path / "mmlu", 0, url)
+    info = json.loads((served_dir / "results.json").read_text())["workshop"]
+    assert (info["model"], info["backend"], info["served_model"]) == (url, "local-completions", NAME)
+    [log] = (served_dir / ".cache").glob("loglikelihood-*.jsonl")
     assert len(log.read_text().splitlines()) == 5 * 4  # one finished log-likelihood per choice, kept for resuming
-    again = mmlu(**args)  # a rerun reads them back: same outcome, nothing new logged
-    assert again["accuracy"] == summary["accuracy"] and len(log.read_text().splitlines()) == 20
+    again = evaluate(url, tasks=TASK, data_dir=mmlu_dir, limit=5, out_dir=served_dir, tokenizer=str(eos_checkpoint))
+    assert again["results"][TASK]["acc,none"] == block["accuracy"]["served"][TASK]["acc"]
+    assert len(log.read_text().splitlines()) == 20  # all read back: nothing asked again
 
 
 def test_serve_says_when_it_listens(eos_server):
