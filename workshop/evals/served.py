@@ -96,6 +96,8 @@ def check_scoring(url: str, model: str, ids: list[int]) -> None:
         reply = remote.client.completions.create(model=model, prompt=ids, max_tokens=1, echo=True, logprobs=1,
                                                  temperature=0.0)
     except openai.APIStatusError as e:
+        if e.status_code == 404 and "model" in str(e.message).lower():
+            raise WorkshopError(f"{remote.failure(e)}; check --served-model (see {url}/models)") from None
         if e.status_code not in UNSUPPORTED:
             raise remote.failure(e) from None
         raise WorkshopError(f"{remote.failure(e)} (to /completions with token ids, echo and logprobs); {WHAT_WORKS}") from None
