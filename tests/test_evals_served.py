@@ -107,6 +107,28 @@ def test_lm_evals_own_client_scores_every_choice_as_in_process(eos_server, eos_c
     assert served["results"][TASK]["acc,none"] == local["results"][TASK]["acc,none"]
 
 
+@pytest.mark.slow
+def test_smollm2_served_scores_equal_in_process_on_real_questions(smollm2_dir, mmlu_dir, tmp_path):
+    """The issue's case: SmolLM2 behind `workshop serve`, where some answers end at <|im_end|>, read by lm-eval's client."""
+    from lm_eval import simple_evaluate
+    from lm_eval.models.openai_completions import LocalCompletionsAPI
+
+    from workshop.evals.local_tasks import local_task_configs
+    from workshop.evals.mmlu import evaluate
+    from workshop.evals.task_index import task_manager
+
+    manager = task_manager()
+    with running_server(smollm2_dir, tmp_path / "serve.log") as url:
+        client = LocalCompletionsAPI(base_url=f"{url}/completions", model=smollm2_dir.name, tokenizer=str(smollm2_dir),
+                                     tokenized_requests=True, batch_size=8)
+        served = simple_evaluate(model=client, tasks=local_task_configs(manager, [TASK], mmlu_dir, 0), limit=20,
+                                 task_manager=manager, log_samples=True)
+    local = evaluate(smollm2_dir, tasks=TASK, data_dir=mmlu_dir, limit=20, log_samples=True)
+    for s, l in zip(per_choice(served), per_choice(local), strict=True):
+        assert s == pytest.approx(l, abs=1e-4)
+    assert served["results"][TASK]["acc,none"] == local["results"][TASK]["acc,none"]
+
+
 def test_a_pipeline_compares_a_served_model_with_its_checkpoint(eos_server, eos_checkpoint, mmlu_dir, tmp_path):
     """The mmlu step (`workshop eval mmlu --model URL --compare CKPT`'s job): paired output, report rows, resumable log."""
     from workshop.evals.mmlu import compare_dir, evaluate
