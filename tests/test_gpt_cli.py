@@ -58,10 +58,10 @@ def test_missing_files_are_one_line_errors(tmp_path, capsys):
 
 def test_presets_load_and_bad_yaml_is_rejected(tmp_path):
     verdict = load_pretrain_config("the-verdict")
-    assert verdict.model["context_length"] == 256 and verdict.data.batch_size == 2 and verdict.data.stride == 256
+    assert verdict.model.context_length == 256 and verdict.data.batch_size == 2 and verdict.data.stride == 256
     assert (verdict.train.lr, verdict.train.weight_decay, verdict.train.num_epochs) == (0.0004, 0.1, 10)
     assert (verdict.train.eval_freq, verdict.train.eval_iter, verdict.train.seed) == (5, 5, 123)
-    assert verdict.model["attn_impl"] == "eager" and verdict.model["n_layers"] == 12  # the book's GPT-2 124M
+    assert verdict.model.attn_impl == "eager" and verdict.model.n_layers == 12  # the book's GPT-2 124M
     bad = tmp_path / "bad.yaml"
     for content, message in [
         ("train:\n  epochs: 3\n", r"bad.yaml: train.epochs: unknown key; did you mean train.num_epochs\?"),

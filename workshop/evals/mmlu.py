@@ -22,7 +22,8 @@ from workshop.core.io import atomic_write_json, atomic_write_jsonl, atomic_write
 
 BACKENDS = ("native", "hf")
 HUB_URL = "https://huggingface.co"
-DATA_DIR_HINT = "offline, pass --data-dir DIR with the official MMLU layout test/<subject>_test.csv"
+DATA_DIR_HINT = ("offline, pass --data-dir auto (the local copy `workshop data mmlu` writes or install.sh installs), "
+                 "or --data-dir DIR with the official MMLU layout test/<subject>_test.csv")
 
 
 def parse_tasks(tasks: str | Sequence[str]) -> list[str]:
@@ -137,7 +138,7 @@ def evaluate(
         raise WorkshopError(f"--backend {backend!r} is not known; use one of: {', '.join(BACKENDS)}")
     if num_fewshot < 0 or batch_size < 1:
         raise WorkshopError("--num-fewshot must be >= 0 and --batch-size >= 1")
-    model_dir = resolve_checkpoint(model_dir)
+    model_dir, data_dir = resolve_checkpoint(model_dir), resolve_data_dir(data_dir)  # "auto" as on the CLI
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # lm-eval logs every config override as a warning
     manager = task_manager()
     tasks_arg = task_list(manager, resolve_names(parse_tasks(tasks)), data_dir, num_fewshot)
