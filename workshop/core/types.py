@@ -4,7 +4,7 @@ A job's parameter annotated `PositiveInt` rejects `--batch-size 0` on the comman
 `--config` YAML, in a pipeline step's `with:` and in a plain Python call alike: the type's
 constructor is the check, and its message names the fix ("0 is out of range; use a whole
 number of 1 or more"). `ExistingFile` / `ExistingDir` turn a missing path into a one-line
-error; `OutputFile` / `OutputDir` refuse a path that can't be written where it points (a
+error (`workshop:PATH` names a shipped file); `OutputFile` / `OutputDir` refuse a path that can't be written where it points (a
 folder where a file goes, a file where a folder goes) before any work starts.
 
 Plain Python: `workshop.gpt` uses these without jsonargparse (a base install). The job
@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from pathlib import Path, PosixPath
 from typing import Any
+
+from workshop.core.paths import user_path
 
 __all__ = [
     "ClosedUnitInterval", "ExistingDir", "ExistingFile", "NonNegativeFloat", "NonNegativeInt", "OpenUnitInterval",
@@ -69,7 +71,7 @@ class ExistingFile(PosixPath):
     fix = "check the path"
 
     def __new__(cls, *parts: Any):
-        path = Path(*parts)
+        path = user_path(Path(*parts))
         if path.is_dir():
             raise ValueProblem(f"{path} is a directory, expected a file")
         if not path.is_file():
@@ -83,7 +85,7 @@ class ExistingDir(PosixPath):
     fix = "check the path"
 
     def __new__(cls, *parts: Any):
-        path = Path(*parts)
+        path = user_path(Path(*parts))
         if not path.is_dir():
             raise ValueProblem(f"{path}: directory not found" if not path.exists()
                                else f"{path} is a file, expected a directory")

@@ -33,7 +33,7 @@ import yaml
 
 from workshop.core.errors import WorkshopError, suggest
 from workshop.core.io import atomic_write_json, atomic_write_text, read_json
-from workshop.core.paths import shipped_file
+from workshop.core.paths import SHIPPED, user_path
 from workshop.core.types import (
     ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt,
 )
@@ -49,7 +49,6 @@ JOBS = {
 OUR_KEYS = {"job", "merge", "description"}
 RECORD = "workshop_recipe.json"
 CLASS_KEYS = {"data": ("litgpt.data",), "optimizer": ("torch.optim",)}  # keys taking {class_path, init_args}
-SHIPPED = "workshop:"  # prefix naming a file shipped with the toolkit
 # Ranges LitGPT's annotations leave open (plain int/float), as the constrained types that check them.
 RANGES = {
     "lora_r": PositiveInt, "lora_alpha": PositiveInt, "lora_dropout": ClosedUnitInterval, "num_nodes": PositiveInt,
@@ -69,7 +68,7 @@ def shipped_paths(value: Any) -> Any:
     if isinstance(value, list):
         return [shipped_paths(v) for v in value]
     if isinstance(value, str) and value.startswith(SHIPPED):
-        return str(shipped_file(value[len(SHIPPED):]))
+        return str(user_path(value))
     return value
 
 
