@@ -75,3 +75,17 @@ def test_shipped_names_work_for_file_flags_too(tmp_path, capsys):
     out = tmp_path / "split"
     assert main(["data", "split", "workshop:data/instructions/instruction-data.json", "--out-dir", str(out)]) == 0
     assert (out / "train.json").is_file() and "entries" in capsys.readouterr().out
+
+
+def test_eval_perplexity_prints_a_table_of_the_same_figures(tiny_checkpoint_dir, tmp_path, capsys):
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps({"text": e["output"]}) + "\n" for e in ENTRIES))
+    result = perplexity(str(tiny_checkpoint_dir), texts)
+    assert main(["eval", "perplexity", "--model", str(tiny_checkpoint_dir), "--data", str(texts),
+                 "--out-dir", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert not printed.lstrip().startswith("{")  # people get a table, the JSON is in the file
+    assert f"perplexity  {result['perplexity']:.2f}" in printed and f"loss        {result['loss']:.4f}" in printed
+    assert f"({result['texts']} texts, {result['tokens']:,} tokens)" in printed
+    saved = json.loads((tmp_path / "out" / "perplexity.json").read_text())
+    assert saved["perplexity"] == pytest.approx(result["perplexity"])
