@@ -117,6 +117,11 @@ def test_bad_keys_and_values_fail_in_one_line(override, message, capsys):
     (["train.epochs=null"], "train.epochs: LitGPT's finetune_lora requires it even with train.max_steps"),
     (["eval.max_new_tokens=null"], "eval.max_new_tokens: LitGPT's finetune_lora requires it"),
     (["train.max_norm=1.0"], "train.max_norm: LitGPT's finetune_lora does not support it; remove it"),
+    (["optimizer.init_args.lr=-0.1"], "optimizer.init_args: AdamW refuses it (Invalid learning rate: -0.1)"),
+    (["optimizer.init_args.betas=[0.9, 1.5]"], "AdamW refuses it (Invalid beta parameter at index 1: 1.5)"),
+    (["train.min_lr=-1e-5"], "train.min_lr: -1e-05 is out of range; use a number of 0 or more"),
+    (["train.max_steps=2", "train.micro_batch_size=8"],  # both problems, in one line
+     "lr_warmup_steps=1 (or raise train.max_steps); train.micro_batch_size (8) is above train.global_batch_size (4)"),
 ])
 def test_settings_litgpt_rejects_mid_run_fail_the_dry_run(overrides, message, capsys):
     """Each of these passes LitGPT's parser and then stops its finetune_lora once running (ZeroDivisionError in the

@@ -40,7 +40,8 @@ def preset(name: str, folder: str | None) -> str:
 def normalize_argv(argv: Sequence[str], job: Job, hints: dict[str, Any]) -> list[str]:
     """People's spellings -> jsonargparse's: `--batch-size` -> `--batch_size`, aliases, leading
     positional words, preset names after `--config`, bare boolean flags (`--dry-run`,
-    `--no-progress`), and list flags (`--key a --key b`, `--compare A B`) -> one JSON list."""
+    `--no-progress`), list flags (`--key a --key b`, `--compare A B`) -> one JSON list, and a
+    flag's unique prefix (`--out` for `--out-dir`, argparse's rule) -> its full name."""
     lists = {n for n, tp in hints.items() if _is_list(tp)}
     bools = {n for n, tp in hints.items() if tp is bool}
     words, out = list(argv), []
@@ -64,6 +65,8 @@ def normalize_argv(argv: Sequence[str], job: Job, hints: dict[str, Any]) -> list
             flag, eq, value = word[2:].partition("=")
             head, dot, rest = flag.partition(".")
             head = job.aliases.get(head.replace("-", "_"), head.replace("-", "_"))
+            longer = [name for name in hints if name.startswith(head)]
+            head = longer[0] if head not in hints and len(longer) == 1 else head
             current = None
             if head.startswith("no_") and head[3:] in bools and not eq:
                 out.append(f"--{head[3:]}=false")
@@ -114,6 +117,8 @@ def spelling(job: Job) -> Callable[[str], str]:
     shown = {param: alias for alias, param in reversed(list(job.aliases.items()))}
 
     def spell(key: str) -> str:
+        if key in shown:  # `--epochs` for train.num_epochs
+            return f"--{shown[key].replace('_', '-')}"
         head, dot, rest = key.partition(".")
         if head in job.positional and not dot:
             return head.upper()

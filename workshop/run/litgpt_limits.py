@@ -6,7 +6,9 @@ Found by trying each recipe key at its edges on LitGPT 0.5.13: the warmup divide
 lr_warmup_steps` (equal: ZeroDivisionError; fewer steps than warmup: the learning rate never
 reaches `lr`); `gradient_accumulation_iters` asserts a micro batch no larger than the
 per-device batch and floors a global batch that is not a multiple of it; `validate_args`
-requires `train.epochs` and `eval.max_new_tokens` and refuses four `train` keys.
+requires `train.epochs` and `eval.max_new_tokens` and refuses four `train` keys; the optimizer
+refuses its own bad values (a negative `lr` or `weight_decay`, a beta outside [0, 1)) only when
+it is built, after the model.
 """
 
 from __future__ import annotations
@@ -51,10 +53,26 @@ def _batches(train: dict, n_ranks: int) -> list[str]:
     return []
 
 
+def _optimizer(spec: object) -> list[str]:
+    """The optimizer built from its `{class_path, init_args}` on one dummy parameter: its own checks, now."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_path"), str):
+        return []
+    import importlib
+
+    import torch
+
+    module, _, name = spec["class_path"].rpartition(".")
+    try:
+        getattr(importlib.import_module(module), name)([torch.nn.Parameter(torch.zeros(1))], **(spec.get("init_args") or {}))
+    except (ValueError, TypeError) as e:
+        return [f"optimizer.init_args: {name} refuses it ({e}); fix that value"]
+    return []
+
+
 def check_finetune_settings(resolved: dict, where: str) -> None:
     """Every finetune_lora setting LitGPT would reject mid-run, in one line with the fix each."""
     train, evals = resolved.get("train") or {}, resolved.get("eval") or {}
-    found = _schedule(train) + _batches(train, ranks(resolved))
+    found = _schedule(train) + _batches(train, ranks(resolved)) + _optimizer(resolved.get("optimizer"))
     if train.get("epochs") is None:
         found.append("train.epochs: LitGPT's finetune_lora requires it even with train.max_steps; set e.g. "
                      "--set train.epochs=1 (train.max_steps still stops the run earlier)")

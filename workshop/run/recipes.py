@@ -55,8 +55,8 @@ RANGES = {
     "seed": NonNegativeInt, "max_new_tokens": PositiveInt, "num_samples": PositiveInt, "temperature": NonNegativeFloat,
     "train.global_batch_size": PositiveInt, "train.micro_batch_size": PositiveInt, "train.epochs": PositiveInt,
     "train.max_steps": PositiveInt, "train.max_seq_length": PositiveInt, "train.log_interval": PositiveInt,
-    "train.lr_warmup_steps": NonNegativeInt, "train.save_interval": PositiveInt, "eval.interval": PositiveInt,
-    "eval.max_iters": PositiveInt, "eval.max_new_tokens": PositiveInt,
+    "train.lr_warmup_steps": NonNegativeInt, "train.min_lr": NonNegativeFloat, "train.save_interval": PositiveInt,
+    "eval.interval": PositiveInt, "eval.max_iters": PositiveInt, "eval.max_new_tokens": PositiveInt,
     "data.init_args.val_split_fraction": OpenUnitInterval,
 }
 
