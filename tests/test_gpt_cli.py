@@ -86,3 +86,15 @@ def test_embedded_corpus_is_reproducible():
     spec.loader.exec_module(module)
     assert module.make_corpus() == DEFAULT_CORPUS.read_text(encoding="utf-8")
     assert DEFAULT_CORPUS.read_text(encoding="utf-8").count("<|endoftext|>") == module.N_TALES - 1
+
+
+def test_presets_and_the_pretrain_job_need_no_litgpt_extra():
+    """`workshop.gpt` on a base install: jsonargparse and LitGPT (the [litgpt] extra) blocked, presets still check."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor name in ('jsonargparse', 'litgpt', 'lightning', 'transformers'): sys.modules[name] = None\n"
+            "from workshop.gpt.config import load_pretrain_config\nimport workshop.gpt.jobs\n"
+            "print(load_pretrain_config('the-verdict').model.n_layers)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "12", out.stderr

@@ -135,8 +135,8 @@ def check(name: str, words: Sequence[str], params: dict[str, Any], hints: dict[s
     found = problems(hints, given, spell=spell, known=params)
     missing = [spell(n) for n, p in params.items() if p.required and given.get(n) in (None, "")]
     if missing:
-        words = [m for m in missing if not m.startswith("--")]
-        usage = f"`workshop {name} {' '.join(words)}`; " if words else ""
+        bare = [m for m in missing if not m.startswith("--")]  # positionals: RECIPE
+        usage = f"`workshop {name} {' '.join(bare)}`; " if bare else ""
         found.append(f"missing {', '.join(missing)} (required; {usage}see `workshop {name} --help`)")
     if found:
         raise WorkshopError(f"workshop {name}: {'; '.join(found)}")

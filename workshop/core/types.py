@@ -1,11 +1,11 @@
 """Constrained types for job signatures: each checks its own range, so the range is declared once.
 
 A job's parameter annotated `PositiveInt` rejects `--batch-size 0` on the command line, in a
-`--config` YAML, in a pipeline step's `with:` and in a plain Python call alike: the type's
-constructor is the check, and its message names the fix ("0 is out of range; use a whole
-number of 1 or more"). `ExistingFile` / `ExistingDir` turn a missing path into a one-line
-error (`workshop:PATH` names a shipped file); `OutputFile` / `OutputDir` refuse a path that can't be written where it points (a
-folder where a file goes, a file where a folder goes) before any work starts.
+`--config` YAML and in a pipeline step's `with:` alike: the type's constructor is the check,
+and its message names the fix ("0 is out of range; use a whole number of 1 or more").
+`ExistingFile` / `ExistingDir` turn a missing path into a one-line error (`workshop:PATH`
+names a shipped file); `OutputFile` / `OutputDir` refuse a path that can't be written where
+it points (a folder where a file goes, a file where a folder goes) before any work starts.
 
 Plain Python: `workshop.gpt` uses these without jsonargparse (a base install). The job
 parsers (`workshop.run.args`) hand them to jsonargparse with `register_types()`.

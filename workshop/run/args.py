@@ -87,4 +87,5 @@ def parse_values(func: Callable, values: dict[str, Any], where: str, skip: Itera
 
 def kwargs_of(cfg: Any, func: Callable, skip: Iterable[str] = ()) -> dict[str, Any]:
     """The parsed namespace as `func`'s keyword arguments (plain values)."""
-    return {name: plain(cfg[name]) for name in inspect.signature(func).parameters if name not in set(skip) and name in cfg}
+    skip = set(skip)
+    return {name: plain(cfg[name]) for name in inspect.signature(func).parameters if name not in skip and name in cfg}

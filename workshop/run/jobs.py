@@ -37,6 +37,7 @@ class Job:
     owns: dict[str, Callable[[Path], Any]] = field(default_factory=dict)  # step: parameter -> value from step_dir
     outputs: Callable[[Any, Path, dict], dict[str, Any]] = _result  # step: the outputs later steps may use
     parse: str | None = None  # step: "module:function(values, where, final)" when the keys are not `target`'s
+    reads_run: bool = False  # step: reads the whole run folder, so it depends on every earlier step
 
 
 def _mmlu_outputs(results: dict, step_dir: Path, args: dict) -> dict[str, Any]:
@@ -91,7 +92,8 @@ JOBS: tuple[Job, ...] = (
     Job("workshop.evals.perplexity:perplexity", "eval perplexity", show="workshop.evals.jobs:show_perplexity",
         aliases={"model": "model_dir"}),
     Job("workshop.report:write_report", "report", "report", show=f"{SHOW}:show_report", positional=("run_dir",),
-        owns={"run_dir": lambda d: d.parent}, outputs=lambda r, d, a: {name: str(p) for name, p in r.items()}),
+        owns={"run_dir": lambda d: d.parent}, reads_run=True,
+        outputs=lambda r, d, a: {name: str(p) for name, p in r.items()}),
     Job("workshop.run.serve:serve", "serve"),
 )
 VERBS: dict[str, Job] = {job.verb: job for job in JOBS if job.verb}

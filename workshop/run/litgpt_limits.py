@@ -63,7 +63,8 @@ def _optimizer(spec: object) -> list[str]:
 
     module, _, name = spec["class_path"].rpartition(".")
     try:
-        getattr(importlib.import_module(module), name)([torch.nn.Parameter(torch.zeros(1))], **(spec.get("init_args") or {}))
+        optimizer = getattr(importlib.import_module(module), name)
+        optimizer([torch.nn.Parameter(torch.zeros(1))], **(spec.get("init_args") or {}))
     except (ValueError, TypeError) as e:
         return [f"optimizer.init_args: {name} refuses it ({e}); fix that value"]
     return []

@@ -3,9 +3,10 @@
 A pipeline recipe has `name`, `out_dir`, optional `vars` and a list of `steps`, each
 `{name, uses, with}`: `uses` is a job's step name in the job table (`workshop.run.jobs.STEPS`),
 `with` the keyword arguments of its job, parsed by the same signature as the CLI verb. A value
-`${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier step's output. Each step writes `out_dir/<name>/step.json`: a finished step whose inputs
-hash is unchanged is reused; an interrupted one resumes in its own folder (respond and
-judge keep progress files); a step whose inputs changed starts afresh.
+`${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier step's output.
+Each step writes `out_dir/<name>/step.json`: a finished step whose inputs hash is unchanged
+is reused; an interrupted one resumes in its own folder (respond and judge keep progress
+files); a step whose inputs changed starts afresh.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def run_pipeline(
         name, uses = step["name"], step["uses"]
         raw = step.get("with") or {}
         args = _check_args(uses, interpolate(raw, scope), f"{recipe_path}: steps.{name}.with")
-        refs = hashes if uses == "report" else {r for r, _ in REF.findall(json.dumps(raw))}  # a report reads all
+        refs = hashes if STEPS[uses].reads_run else {r for r, _ in REF.findall(json.dumps(raw))}
         upstream = sorted(hashes[r] for r in refs if r in hashes)
         digest = step_hash(uses, args, upstream, run_dir)
         record = _run_step(name, uses, args, digest, run_dir, force)
