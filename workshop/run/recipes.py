@@ -4,9 +4,10 @@ A recipe is the keyword arguments of one LitGPT job (`litgpt.finetune.lora.setup
 `litgpt.generate.base.main` or `litgpt.scripts.merge_lora.merge_lora`) plus our keys `job`,
 `merge` and `description`. The keys go through jsonargparse with that function's signature,
 exactly as `litgpt finetune_lora --config FILE` reads them (LitGPT's defaults filled in);
-on top we check ranges LitGPT leaves open (a negative `lora_r`), that the checkpoint and data
-files exist, and turn `precision: auto` into what works on this machine. Errors are one
-line with the closest valid key.
+on top we check ranges LitGPT leaves open (a negative `lora_r`; `RANGES`, by type), the
+settings LitGPT rejects only mid-run (`workshop.run.litgpt_limits`), that the checkpoint and
+data files exist, and turn `precision: auto` into what works on this machine. Errors are one
+line, every problem together, with the closest valid key.
 
 Relative paths in a recipe are relative to the working directory, as on the command line
 (LitGPT's rule); `workshop:PATH` names a file shipped with the toolkit (e.g.
