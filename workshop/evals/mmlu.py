@@ -23,7 +23,8 @@ from workshop.models.remote import is_url
 
 BACKENDS = ("native", "hf")
 HUB_URL = "https://huggingface.co"
-DATA_DIR_HINT = "offline, pass --data-dir DIR with the official MMLU layout test/<subject>_test.csv"
+DATA_DIR_HINT = ("offline, pass --data-dir auto (the local copy `workshop data mmlu` writes or install.sh installs), "
+                 "or --data-dir DIR with the official MMLU layout test/<subject>_test.csv")
 
 
 def parse_tasks(tasks: str | Sequence[str]) -> list[str]:
@@ -148,6 +149,7 @@ def evaluate(
         raise WorkshopError("--model URL is scored by the server through lm-eval's local-completions client; "
                             "drop --devices/--num-nodes and --backend hf")
     model_dir = model_dir if served else resolve_checkpoint(model_dir)
+    data_dir = resolve_data_dir(data_dir)  # "auto" as on the CLI
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # lm-eval logs every config override as a warning
     manager = task_manager()
     tasks_arg = task_list(manager, resolve_names(parse_tasks(tasks)), data_dir, num_fewshot)

@@ -1,4 +1,5 @@
-"""`workshop eval ...`: the MMLU and task-listing jobs, and what the eval verbs print.
+"""The `workshop eval` jobs that are not one library function (MMLU for one model or several, the
+task list), and what the eval jobs print for people.
 
 (`eval classify` and `eval perplexity` are `workshop.evals.classify.classify` and
 `workshop.evals.perplexity.perplexity` themselves.)
@@ -6,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -66,7 +66,7 @@ def mmlu(
     """
     from workshop.evals import mmlu as lm_mmlu
 
-    kwargs = dict(tasks=[t for item in tasks for t in item.split(",") if t], data_dir=lm_mmlu.resolve_data_dir(data_dir),
+    kwargs = dict(tasks=[t for item in tasks for t in item.split(",") if t], data_dir=data_dir,
                   num_fewshot=num_fewshot, limit=limit, batch_size=batch_size, backend=backend, device=device,
                   log_samples=log_samples, devices=devices, num_nodes=num_nodes, served_model=served_model,
                   tokenizer=tokenizer)
@@ -154,6 +154,15 @@ def show_classify(r: dict[str, Any], **_: Any) -> None:
               f"{paired['only_a']} were right only before, {paired['only_b']} only now: McNemar p {p_is(paired['mcnemar_p'])}")
 
 
-def show_perplexity(r: dict[str, Any], **_: Any) -> None:
-    """Loss and perplexity as JSON (without the per-text list)."""
-    print(json.dumps({k: v for k, v in r.items() if k != "per_text"}, indent=2))
+def show_perplexity(r: dict[str, Any], out_dir: Path | None = None, **_: Any) -> None:
+    """Mean token loss and perplexity, with the spread over texts (the per-text values are in perplexity.json)."""
+    import statistics
+
+    losses = [t["loss"] for t in r["per_text"]]
+    spread = f"; per-text loss from {min(losses):.3f} to {max(losses):.3f}" if len(losses) > 1 else ""
+    print(f"model       {r['model']}\ndata        {r['data']} ({r['texts']} texts, {r['tokens']:,} tokens)")
+    print(f"loss        {r['loss']:.4f} (mean per token{spread}"
+          + (f", median {statistics.median(losses):.3f})" if len(losses) > 1 else ")"))
+    print(f"perplexity  {r['perplexity']:.2f}")
+    if out_dir is not None:
+        print(f"wrote {Path(out_dir) / 'perplexity.json'}")
