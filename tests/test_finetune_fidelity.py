@@ -16,6 +16,7 @@ from litgpt.data import JSON
 
 from workshop.core.paths import DATA_DIR
 from workshop.finetune.run import run_finetune
+from workshop.run.recipes import hyperparameters_yaml
 
 DATA = DATA_DIR / "instructions" / "instruction-data.json"
 
@@ -34,7 +35,7 @@ def recipe(checkpoint_dir: Path, out_dir: Path) -> dict:
 
 
 def litgpt_config(kwargs: dict, path: Path) -> Path:
-    """The same recipe as a LitGPT config file: `save_hyperparameters` reads the command line (sys.argv)."""
+    """The same recipe as a LitGPT config file: LitGPT's `save_hyperparameters` reads it from the command line."""
     data = kwargs["data"]
     config = {k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items() if k not in ("data", "train", "eval")}
     config["data"] = {"class_path": "litgpt.data.JSON", "init_args": {
@@ -60,8 +61,8 @@ def test_the_loop_trains_exactly_as_litgpts_finetune_lora(tiny_checkpoint_dir, t
     monkeypatch.setattr(sys, "argv", ["litgpt", "--config", str(litgpt_config(theirs, tmp_path / "litgpt.yaml"))])
     litgpt_lora.setup(**theirs)
     assert "Skipping example generation" not in capsys.readouterr().out  # the example is sampled (RNG draws)
-    monkeypatch.setattr(sys, "argv", ["litgpt", "--config", str(litgpt_config(ours, tmp_path / "ours.yaml"))])
-    run_finetune(ours, ours["out_dir"], recipe_hash="fidelity")
+    config = yaml.safe_load(litgpt_config(ours, tmp_path / "ours.yaml").read_text())
+    run_finetune(ours, ours["out_dir"], "fidelity", hyperparameters_yaml({"job": "finetune_lora", **config}))
     assert "Skipping example generation" not in (ours["out_dir"] / "train.log").read_text()
 
     a, b = train_rows(ours["out_dir"]), train_rows(theirs["out_dir"])
@@ -82,3 +83,8 @@ def test_the_loop_trains_exactly_as_litgpts_finetune_lora(tiny_checkpoint_dir, t
     for out in (ours["out_dir"], theirs["out_dir"]):  # the same layout: LoRA folders, merged final checkpoint
         assert sorted(p.name for p in out.glob("step-*")) == ["step-000003", "step-000006"]
         assert (out / "final" / "lit_model.pth").is_file() and (out / "final" / "hyperparameters.yaml").is_file()
+    for folder in ("step-000003", "final"):  # LitGPT's file, written without reading sys.argv: equal but out_dir
+        mine, litgpt = (yaml.safe_load((out / folder / "hyperparameters.yaml").read_text())
+                        for out in (ours["out_dir"], theirs["out_dir"]))
+        assert mine.pop("out_dir") == str(ours["out_dir"]) and litgpt.pop("out_dir") == str(theirs["out_dir"])
+        assert mine == litgpt

@@ -184,7 +184,7 @@ def test_batches_continue_where_they_stopped_mid_epoch_at_its_end_and_past_it(ge
 
 def test_a_second_ctrl_c_names_the_step_the_first_one_announced(tmp_path, capsys):
     """Ctrl-C in step 5 says "finishing step 5"; a second one stops at once and says step 5 did not finish."""
-    session = Session(tmp_path, "hash", {"step_count": 3, "total": 8, "finished": False}, ProgressBar())
+    session = Session(tmp_path, "hash", {"step_count": 3, "total": 8, "finished": False}, ProgressBar(), "")
     session.state, session.accum, session.in_loop = {"iter_num": 9, "step_count": 4}, 2, True
     session.install_signals()
     try:
@@ -230,7 +230,7 @@ def test_a_multi_device_run_keeps_litgpts_save_folders_only(tmp_path, capsys):
     from types import SimpleNamespace
 
     fabric = SimpleNamespace(world_size=2, print=lambda *a, **k: print(*a, **k))
-    session = Session(tmp_path, "hash", None, ProgressBar())
+    session = Session(tmp_path, "hash", None, ProgressBar(), "")
     state = {"iter_num": 6, "step_count": 3}
     session.start(fabric, state, accum=2, save_interval=3, total=8)
     assert not session.resumable and "2 devices: LitGPT's save_interval folders only" in capsys.readouterr().err

@@ -32,7 +32,6 @@ from lightning.fabric.strategies import ModelParallelStrategy
 from lightning.fabric.utilities import ThroughputMonitor
 from litgpt.data import Alpaca
 from litgpt.lora import GPT, Config, mark_only_lora_as_trainable
-from litgpt.parser_config import save_hyperparameters
 from litgpt.prompts import save_prompt_style
 from litgpt.scripts.merge_lora import merge_lora
 from litgpt.tokenizer import Tokenizer
@@ -44,6 +43,7 @@ from litgpt.utils import (auto_download_checkpoint, check_nvlink_connectivity, c
 from torch.utils.data import ConcatDataset
 from torchmetrics import RunningMean
 
+from workshop.core.io import atomic_write_text
 from workshop.finetune.progress import AppendingCSVLogger
 from workshop.finetune.resume import Session
 
@@ -151,21 +151,24 @@ def main(fabric: L.Fabric, devices: int, seed: int, config: Config, data: Any, c
         fabric.print(f"Final evaluation | val loss: {val_loss.item():.3f} | val ppl: {math.exp(val_loss):.3f}")
 
     save_path = out_dir / "final" / "lit_model.pth.lora"
-    save_lora_folder(fabric, model, save_path, checkpoint_dir, data)
+    save_lora_folder(fabric, model, save_path, checkpoint_dir, data, session.hyperparameters)
     if fabric.global_rank == 0:
         merge_lora(checkpoint_dir=save_path.parent, pretrained_checkpoint_dir=checkpoint_dir, precision=precision)
     fabric.barrier()
     return state
 
 
-def save_lora_folder(fabric: L.Fabric, model: Any, file: Path, checkpoint_dir: Path, data: Any) -> None:
-    """LitGPT's LoRA save (step-NNNNNN and final): the LoRA weights, config files, hyperparameters, prompt style."""
+def save_lora_folder(fabric: L.Fabric, model: Any, file: Path, checkpoint_dir: Path, data: Any,
+                     hyperparameters: str) -> None:
+    """LitGPT's LoRA save (step-NNNNNN and final): the LoRA weights, config files, hyperparameters, prompt style.
+
+    LitGPT's `save_hyperparameters` re-parses `sys.argv`; the same file is written here from the run's recipe."""
     file.parent.mkdir(parents=True, exist_ok=True)
     litgpt_lora.save_lora_checkpoint(fabric, model, file)
     fabric.barrier()
     if fabric.global_rank == 0:
         copy_config_files(checkpoint_dir, file.parent)
-        save_hyperparameters(litgpt_lora.setup, file.parent)
+        atomic_write_text(file.parent / "hyperparameters.yaml", hyperparameters)
         save_prompt_style(data.prompt_style, file.parent)
 
 
@@ -289,7 +292,7 @@ def fit(fabric: L.Fabric, state: dict[str, Any], train_dataloader: Any, val_data
         if not is_accumulating:
             if train.save_interval is not None and state["step_count"] % train.save_interval == 0:
                 save_lora_folder(fabric, model, out_dir / f"step-{state['step_count']:06d}" / "lit_model.pth.lora",
-                                 checkpoint_dir, data)
+                                 checkpoint_dir, data, session.hyperparameters)
             session.step_end(state)
     session.finish(state)
     return {key: fabric.all_reduce(value, reduce_op="sum").item() for key, value in token_counts.items()}

@@ -108,8 +108,11 @@ class Batches:
 class Session:
     """One finetune run's resume file, signals and messages; `loop` calls it at each step's end."""
 
-    def __init__(self, out_dir: Path, recipe_hash: str, saved: dict[str, Any] | None, progress: Any) -> None:
+    def __init__(self, out_dir: Path, recipe_hash: str, saved: dict[str, Any] | None, progress: Any,
+                 hyperparameters: str) -> None:
         self.out_dir, self.hash, self.saved, self.progress = Path(out_dir), recipe_hash, saved, progress
+        self.hyperparameters = hyperparameters  # LitGPT's hyperparameters.yaml of the run, for each LoRA folder
+        self.rank = 0  # this process's global rank, once `start` has it
         self.path = self.out_dir / STATE_PATH
         self.saved_step: int | None = saved["step_count"] if saved else None
         self.metrics_file: str | None = saved.get("metrics_file") if saved else None
@@ -125,6 +128,7 @@ class Session:
     def start(self, fabric: Any, state: dict[str, Any], accum: int, save_interval: int | None, total: int) -> None:
         """Adopt loop.main's `state` dict; put the saved LoRA weights, optimizer, scheduler and counters into it."""
         self.state, self.accum, self.save_interval, self.total = state, accum, save_interval, total
+        self.rank = fabric.global_rank
         if fabric.world_size > 1:  # sharded (FSDP) optimizer state: LitGPT's step folders only, as LitGPT does
             self.resumable, self.saved = False, None
             fabric.print(f"workshop: {fabric.world_size} devices: LitGPT's save_interval folders only; an interrupted "
@@ -139,7 +143,8 @@ class Session:
             state["scheduler"].load_state_dict(self.saved["scheduler"])
             for key in ("iter_num", "step_count", "finished"):
                 state[key] = self.saved[key]
-        self.progress.start(total, state["step_count"])
+        if self.rank == 0:  # one bar, not one per rank
+            self.progress.start(total, state["step_count"])
 
     def batches(self, loader: Any, state: dict[str, Any], device: torch.device) -> Batches:
         """The train batches from the saved position; the RNGs, token counts and losses as at the saved step's end."""

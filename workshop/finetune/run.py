@@ -17,10 +17,13 @@ from workshop.finetune.progress import ProgressBar, train_log
 from workshop.finetune.resume import STATE_PATH, Session, load_state
 
 
-def run_finetune(kwargs: dict[str, Any], out_dir: Path, recipe_hash: str, force: bool = False) -> dict[str, Any]:
+def run_finetune(kwargs: dict[str, Any], out_dir: Path, recipe_hash: str, hyperparameters: str,
+                 force: bool = False) -> dict[str, Any]:
     """`finetune_lora(**kwargs)`, resumed from `out_dir/resume/state.pth` when it is this recipe's.
 
-    Returns what the run left: the metrics file, the log file, the final validation loss, steps.
+    `hyperparameters` is the text of the `hyperparameters.yaml` written into each LoRA folder, as LitGPT does
+    (`workshop.run.recipes.hyperparameters_yaml`). Returns what the run left: the metrics file, the log file,
+    the final validation loss, steps, and this process's rank (other than 0 in a rank Lightning started).
     """
     from workshop.finetune.loop import setup
 
@@ -33,7 +36,7 @@ def run_finetune(kwargs: dict[str, Any], out_dir: Path, recipe_hash: str, force:
         raise WorkshopError(f"{path}: saved at step {saved['step_count']} by a different recipe or data; put the "
                             "recipe back to resume, or re-run with --force to start over")
     progress = ProgressBar()
-    session = Session(out_dir, recipe_hash, saved, progress)
+    session = Session(out_dir, recipe_hash, saved, progress, hyperparameters)
     began = f"resuming at step {saved['step_count']}" if saved else "starting"
     print(f"workshop: finetune {began}; LitGPT's own lines go to {out_dir / 'train.log'}", file=sys.stderr)
     header = f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} workshop finetune_lora: {began} ==="
@@ -46,4 +49,4 @@ def run_finetune(kwargs: dict[str, Any], out_dir: Path, recipe_hash: str, force:
             progress.close()
     return {"metrics": session.metrics_file, "log": str(log_path), "final_val_loss": progress.final_val_loss,
             "steps": session.state["step_count"], "total": session.total,
-            "resumed_from": saved["step_count"] if saved else None}
+            "resumed_from": saved["step_count"] if saved else None, "rank": session.rank}

@@ -19,21 +19,19 @@ data (hash in `final/workshop_recipe.json`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import importlib
 import inspect
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import yaml
 
 from workshop.core.errors import WorkshopError, suggest
-from workshop.core.io import atomic_write_json, atomic_write_text, read_json
+from workshop.core.io import atomic_write_json, read_json
 from workshop.core.paths import SHIPPED, user_path
 from workshop.core.types import (
     ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt,
@@ -371,8 +369,9 @@ def _finetune(resolved: dict, force: bool, where: str) -> Path:
         return out_dir
     kwargs = build_args(resolved, where)
     digest = recipe_hash(resolved)
-    with litgpt_argv(resolved, out_dir / "litgpt-config.yaml"):
-        run = run_finetune(kwargs, out_dir, digest, force=force)
+    run = run_finetune(kwargs, out_dir, digest, hyperparameters_yaml(resolved, where), force=force)
+    if run["rank"] != 0:  # a helper rank Lightning started by re-running this command: its part was the training
+        raise SystemExit(0)
     if resolved["merge"] and not (final / "lit_model.pth").is_file():
         job_function("merge_lora")(final, pretrained_checkpoint_dir=kwargs["checkpoint_dir"],
                                    precision=resolved["precision"])
@@ -388,36 +387,30 @@ def _finetune(resolved: dict, force: bool, where: str) -> Path:
     return out_dir
 
 
-@contextlib.contextmanager
-def litgpt_argv(resolved: dict, config_path: Path) -> Iterator[None]:
-    """Point `sys.argv` at a LitGPT config file of the recipe while a LitGPT job runs.
-
-    LitGPT's `save_hyperparameters` re-parses `sys.argv` to write `hyperparameters.yaml`
-    (which `merge_lora` reads back), so in-process it must see our arguments, not pytest's
-    or `workshop run`'s. The file also reruns as `litgpt finetune_lora --config FILE`.
-    """
-
-    config = {k: v for k, v in resolved.items() if k not in OUR_KEYS}
-    atomic_write_text(config_path, yaml.safe_dump(config, sort_keys=False))
-    saved = sys.argv
-    sys.argv = ["litgpt", "--config", str(config_path)]
-    try:
-        yield
-    finally:
-        sys.argv = saved
+def hyperparameters_yaml(resolved: dict, where: str = "<recipe>") -> str:
+    """The recipe as the `hyperparameters.yaml` LitGPT writes into each LoRA folder (read back by `merge_lora`
+    and `litgpt generate`; reruns as `litgpt finetune_lora --config FILE`): its parser's own dump of the recipe."""
+    parser, cfg = _parse({k: v for k, v in resolved.items() if k not in ("merge", "description")}, where)
+    return parser.dump(cfg)
 
 
 def _check_devices(resolved: dict, where: str) -> None:
-    """A multi-GPU recipe on a machine with fewer GPUs fails here in one line, not inside Lightning."""
+    """A multi-GPU recipe on a machine with fewer GPUs fails here in one line, not inside Lightning.
+
+    Without any GPU, `devices: N` up to the CPU core count means N CPU processes (gloo), as in Lightning.
+    """
     import torch
 
     devices = resolved.get("devices", 1)
     if not str(devices).isdigit() or int(devices) <= 1:
         return
-    found = torch.cuda.device_count()
+    found, cores = torch.cuda.device_count(), os.cpu_count() or 1
+    if found == 0 and int(devices) <= cores:
+        return
     if found < int(devices):
-        raise WorkshopError(f"{where}: devices: {devices} GPUs wanted, {found} found here; set devices: {max(found, 1)} "
-                            "(or use the single-GPU recipe)")
+        cpu = f" (nor {devices} CPU cores for CPU processes)" if found == 0 else ""
+        raise WorkshopError(f"{where}: devices: {devices} GPUs wanted, {found} found here{cpu}; set devices: "
+                            f"{max(found, 1)} (or use the single-GPU recipe)")
 
 
 def _check_quantize(resolved: dict, where: str) -> None:
