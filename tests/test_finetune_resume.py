@@ -229,10 +229,15 @@ def test_a_multi_device_run_keeps_litgpts_save_folders_only(tmp_path, capsys):
     """FSDP shards the optimizer: a sharded run is not saved for resume; LitGPT's step folders are its saves."""
     from types import SimpleNamespace
 
-    fabric = SimpleNamespace(world_size=2, print=lambda *a, **k: print(*a, **k))
+    fabric = SimpleNamespace(world_size=2, global_rank=0, print=lambda *a, **k: print(*a, **k))
     session = Session(tmp_path, "hash", None, ProgressBar(), "")
     state = {"iter_num": 6, "step_count": 3}
     session.start(fabric, state, accum=2, save_interval=3, total=8)
     assert not session.resumable and "2 devices: LitGPT's save_interval folders only" in capsys.readouterr().err
+    assert session.rank == 0 and session.progress.bar is not None
+    helper = Session(tmp_path, "hash", None, ProgressBar(), "")
+    helper.start(SimpleNamespace(world_size=2, global_rank=1, print=fabric.print), dict(state), accum=2,
+                 save_interval=3, total=8)
+    assert helper.rank == 1 and helper.progress.bar is None  # one bar, rank 0's
     session.step_end(state)
     assert not (tmp_path / STATE_PATH).exists()
