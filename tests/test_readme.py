@@ -25,6 +25,7 @@ SOURCE_PATH = re.compile(r"(?<![\w/])workshop/[\w/]+\.py\b")  # a module's file,
 
 
 def python_blocks(text: str) -> list[str]:
+    """The body of every ```python block, in order."""
     return [body for lang, body in FENCE.findall(text) if lang == "python"]
 
 
@@ -61,7 +62,7 @@ def mentioned_names(text: str) -> list[tuple[int, str]]:
     `from workshop.x import a, b` gives workshop.x.a and workshop.x.b; `workshop.x.y` anywhere in a
     span gives itself; a dotted span such as `data.create_dataloader_v1` is read relative to a
     `workshop.` package named earlier in the same paragraph when its first part is in that package.
-    Shell commands (`workshop gpt ...`), paths (`workshop/...`), files (`model.pth`) and option names are not Python.
+    Shell commands (`workshop gpt ...`), paths (`workshop/...`), files (`model.pth`) and options are not Python.
     """
     names, bases = [], {}
     for line, paragraph, span in inline_spans(text):
@@ -76,19 +77,34 @@ def mentioned_names(text: str) -> list[tuple[int, str]]:
             bases.update({".".join(parts[:i]): paragraph for i in range(2, len(parts) + 1)})
         if not absolute and (match := DOTTED.match(span)) and match[1].rsplit(".", 1)[1] not in FILE_SUFFIXES:
             first = match[1].split(".")[0]
-            base = next((b for b in bases if b.count(".") and hasattr_module(b, first)), None)
+            base = next((b for b in bases if b.count(".") and has_name(b, first)), None)
             if base:
                 names.append((line, f"{base}.{match[1]}"))
     return names
 
 
-def hasattr_module(package: str, name: str) -> bool:
+def has_name(package: str, name: str) -> bool:
     """Whether `package.name` exists (a submodule or an attribute), without failing on non-packages."""
     try:
         resolve(f"{package}.{name}")
     except (ImportError, AttributeError):
         return False
     return True
+
+
+def block_imports(text: str) -> list[tuple[int, str]]:
+    """(line, fully qualified name) for each `workshop` import in the ```python blocks (checked without running)."""
+    names = []
+    for match in FENCE.finditer(text):
+        if match[1] != "python":
+            continue
+        first = text.count("\n", 0, match.start(2)) + 1
+        for node in ast.walk(ast.parse(match[2])):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "workshop":
+                names += [(first + node.lineno - 1, f"{node.module}.{alias.name}") for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names += [(first + node.lineno - 1, a.name) for a in node.names if a.name.split(".")[0] == "workshop"]
+    return names
 
 
 def test_mentioned_names_finds_imports_absolute_and_relative_names():
@@ -110,21 +126,6 @@ def test_resolve_follows_modules_then_attributes_and_fails_on_a_moved_name():
         resolve("workshop.finetune.labels.LabelWords")  # where it lived before the datasets/ layer
     with pytest.raises(AttributeError):
         resolve("workshop.instructions.format_input")
-
-
-def block_imports(text: str) -> list[tuple[int, str]]:
-    """(line, fully qualified name) for each `workshop` import in the ```python blocks, checked without running them."""
-    names = []
-    for match in FENCE.finditer(text):
-        if match[1] != "python":
-            continue
-        first = text.count("\n", 0, match.start(2)) + 1
-        for node in ast.walk(ast.parse(match[2])):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "workshop":
-                names += [(first + node.lineno - 1, f"{node.module}.{alias.name}") for alias in node.names]
-            elif isinstance(node, ast.Import):
-                names += [(first + node.lineno - 1, a.name) for a in node.names if a.name.split(".")[0] == "workshop"]
-    return names
 
 
 def test_every_python_name_in_the_readme_resolves():
