@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+MAX_LOGIT = 15.0  # a fitted log-odds beyond this (p within 3e-7 of 0 or 1) means the fit ran off: separation
 
 def length_feature(length_a: Sequence[float], length_b: Sequence[float]) -> np.ndarray:
     """alpaca_eval's length term: tanh of the length difference (b - a) over its standard deviation."""
@@ -36,12 +37,12 @@ def length_controlled(outcomes: Sequence[float], length_a: Sequence[float], leng
         return {**empty, "note": "fewer than 3 decided entries"}
     x = length_feature(length_a, length_b)
     design = np.column_stack([np.ones_like(x), x]) if np.any(x != 0) else np.ones((y.size, 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # statsmodels warns on perfect separation: no finite fit
-        try:
-            fit = sm.GLM(y, design, family=sm.families.Binomial()).fit()
-        except Exception as e:  # perfect separation, or a singular design: say so rather than print a wrong rate
-            return {**empty, "note": f"no length-controlled rate: the logistic fit failed ({type(e).__name__})"}
+    with warnings.catch_warnings():  # statsmodels' separation warning also fires on a perfect fit of ties
+        warnings.simplefilter("ignore")
+        fit = sm.GLM(y, design, family=sm.families.Binomial()).fit()
+    if not np.all(np.isfinite(fit.params)) or np.abs(design @ fit.params).max() > MAX_LOGIT:
+        return {**empty, "note": "no length-controlled rate: the length difference alone predicts the outcomes "
+                                 "(perfect separation), so the logistic fit has no finite answer"}
     low, high = fit.conf_int()[0]
     return {"win_rate": float(expit(fit.params[0])), "ci95": [float(expit(low)), float(expit(high))],
             "length_coef": float(fit.params[1]) if design.shape[1] > 1 else None, "n": int(y.size), "note": None}
