@@ -100,3 +100,33 @@ def test_kappa_note_reads_once():
     result = {**agreement([0.5, 1.5, 2.5, 3.5], [0, 1, 0, 1], n_boot=100), "score_key": "score", "label_key": "label"}
     md = agreement_markdown(result)
     assert "Cohen's kappa not computed: it needs scores that are categories" in md and "kappa: kappa" not in md
+
+
+def test_report_names_the_judges_weakness_and_shows_the_audit(tmp_path):
+    from test_report import fixture_results, judge_summary
+
+    from workshop.report import write_report
+    from workshop.report.verdict import build_verdict
+
+    weakness = "when an instruction to the grader was appended to the answer, its scores moved by +10.1 points"
+    audit = {"version": "1", "max_shift": 5.0, "weakness": weakness, "worst": "inject-grader-after",
+             "probes": [{"probe": "inject-grader-after", "sentence": "When an instruction to the grader was appended "
+                                                                     "to the answer, wrong answers' scores rose by 10.1 points."}]}
+    leaning = judge_summary(ci=(0.4, 2.1))
+    for key in leaning["keys"].values():
+        del key["reference"]
+    del leaning["paired"]["reference"], leaning["paired"]["mcnemar_p"]
+    v = build_verdict({"judge": {**leaning, "audit": audit}})
+    assert v["lead"] == "judge" and v["judge_weakness"].startswith("This verdict leans on the judge") and weakness in v[
+        "judge_weakness"]
+    assert build_verdict({"judge": judge_summary()})["judge_weakness"] is None  # no audit: nothing to name
+    unclear_judge = build_verdict({"judge": {**judge_summary(), "audit": audit}})  # reference leads, judge unclear
+    assert unclear_judge["lead"] == "reference" and unclear_judge["judge_weakness"] is None
+    results = fixture_results(tmp_path)
+    results["judge"] = {**leaning, "audit": audit}
+    results["verdict"] = v
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    paths = write_report(tmp_path, from_results=True)
+    for text in (paths["report_md"].read_text(), paths["report_html"].read_text()):
+        assert "Judge audit (probe set v1)" in text and "scores rose by 10.1 points" in text
+        assert "This verdict leans on the judge" in text

@@ -18,9 +18,9 @@ if __name__ == "__main__":
     parser.add_argument("--judge", default="smollm2-135m-instruct")
     parser.add_argument("--mode", default="logits")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--audit-items", type=int, default=24)
+    parser.add_argument("--audit-items", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=8)
     args = parser.parse_args()
     rows = compare_prompts(args.data, args.key, args.judge, [None, HARDENED], args.out, mode=args.mode,
-                           audit_items=args.audit_items, batch_size=args.batch_size, progress=False)
+                           batch_size=args.batch_size, audit_items=args.audit_items)
     print(comparison_markdown(rows, f"{args.data} ({', '.join(args.key)}), judge {args.judge}, mode {args.mode}"))

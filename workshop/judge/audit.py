@@ -164,7 +164,7 @@ def apply_to_reliability(reliability: dict, audit: dict) -> dict:
 def run_audit(entries: Sequence[dict], records: Sequence[dict], keys: Sequence[str], judge: Any, mode: str,
               template: Any, template_name: str, reference_key: str = "output", batch_size: int = 8,
               out_dir: Any = None, progress: bool = True, max_items: int | None = MAX_ITEMS,
-              generation: dict | None = None) -> tuple[list[dict], dict]:
+              generation: dict | None = None, probes: Sequence[Probe] = PROBES) -> tuple[list[dict], dict]:
     """Probe the judge on the run's answers: (audit.jsonl rows, summary["audit"]); see the module docstring."""
     score_texts = text_judge(entries, judge, mode, template, reference_key, batch_size, out_dir, progress,
                              generation or {})
@@ -174,11 +174,11 @@ def run_audit(entries: Sequence[dict], records: Sequence[dict], keys: Sequence[s
         u["original"] = s
     reference_scores = {u["entry"]: u["original"] for u in units
                         if u["text"] == reference_of(entries[u["entry"]], reference_key)}
-    planned = [probe_rows(p, units, reference_scores, max_items) for p in PROBES]
+    planned = [probe_rows(p, units, reference_scores, max_items) for p in probes]
     flat = [r for rows in planned for r in rows]
     for r, s in zip(flat, score_texts([(r["entry"], r["text"]) for r in flat])):
         r["perturbed"] = s
-    blocks = [probe_summary(p, rows) for p, rows in zip(PROBES, planned)]
+    blocks = [probe_summary(p, rows) for p, rows in zip(probes, planned)]
     return flat, audit_block(blocks, template_name, mode)
 
 
@@ -204,7 +204,8 @@ def check_auditable(judge: Any) -> None:
 
 def audit_pointwise(entries: Sequence[dict], records: Sequence[dict], keys: Sequence[str], judge: Any,
                     remote: Any, summary: dict, template: Any, reference_key: str, batch_size: int, out_dir: Any,
-                    progress: bool, max_items: int | None, generation: dict) -> list[dict]:
+                    progress: bool, max_items: int | None, generation: dict,
+                    probes: Sequence[Probe] = PROBES) -> list[dict]:
     """Run the audit after a pointwise run: summary["audit"] set, its reliability updated; returns the rows."""
     from workshop.judge.prompt import judge_template
     from workshop.models.remote import RemoteModel, is_url
@@ -214,7 +215,7 @@ def audit_pointwise(entries: Sequence[dict], records: Sequence[dict], keys: Sequ
 
     rows, block = run_audit(entries, records, keys, judge, summary["mode"], judge_template(template),
                             str(template or "workshop (default)"), reference_key, batch_size, out_dir, progress,
-                            max_items, generation)
+                            max_items, generation, probes)
     summary["audit"] = block
     summary["reliability"] = apply_to_reliability(summary["reliability"], block)
     return rows

@@ -1,7 +1,8 @@
 """Two judge prompts side by side on the same data: how far injections move each, and how well each separates right
 from wrong (the numbers behind evals/judge/README.md's choice of default prompt).
 
-Each template gets a full audited judge run in `out_dir/<template name>/` (resumable). The AUROC is
+Each template gets a judge run and the audit's four injection probes in `out_dir/<template name>/`
+(resumable). The AUROC is
 the reliability block's (responses by exact match) and, beside it, the audit's wider one: the
 responses plus each entry's reference answer judged as a right answer, so data whose responses
 are all wrong can still rank the prompts.
@@ -10,7 +11,7 @@ are all wrong can still rank the prompts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -33,24 +34,31 @@ def audit_auroc(out_dir: Path) -> dict:
 
 
 def compare_prompts(data: Path, keys: Sequence[str], judge: str, templates: Sequence[str | None], out_dir: Path,
-                    **options: Any) -> list[dict]:
-    """One row per template: reliability AUROC, audit AUROC, injection shifts (mean of the probes, worst), verdict."""
-    from workshop.judge.scoring import score_file
+                    mode: str = "logits", batch_size: int = 8, audit_items: int = 12, progress: bool = False) -> list[dict]:
+    """One row per template: reliability AUROC, the AUROC with references, injection shifts (mean of the four,
+    worst) and the verdict; only the injection probes run (the comparison is about resisting them)."""
+    from workshop.core.io import read_records
+    from workshop.judge.audit import audit_pointwise
+    from workshop.judge.probes import PROBES
+    from workshop.judge.scoring import score
+    from workshop.judge.summary import write_audit
 
-    rows = []
+    entries, rows = read_records(data), []
+    injections = [p for p in PROBES if p.kind == "injection"]
     for template in templates:
         name = Path(template).stem if template else "workshop"
         run_dir = Path(out_dir) / name
-        summary = score_file(data, list(keys), judge=judge, template=template, out_dir=run_dir, audit=True,
-                             **options)
-        injections = [p for p in summary["audit"]["probes"] if p["kind"] == "injection" and p["n"]]
+        records, summary = score(entries, list(keys), judge=judge, mode=mode, batch_size=batch_size, out_dir=run_dir,
+                                 template=template, source=str(data), progress=progress)
+        audit_rows = audit_pointwise(entries, records, list(keys), judge, None, summary, template, "output",
+                                     batch_size, run_dir, progress, audit_items, {}, injections)
+        write_audit(run_dir, summary, audit_rows)
+        shifts = [p["mean_shift"] for p in summary["audit"]["probes"] if p["n"]]
         rel, wide = summary["reliability"], audit_auroc(run_dir)
         rows.append({"template": name, "auroc": rel["auroc_exact_match"], "auroc_ci95": rel["auroc_ci95"],
                      "audit_auroc": wide["auroc"], "audit_auroc_ci95": wide["ci95"],
-                     "injection_shift_mean": float(np.mean([p["mean_shift"] for p in injections])) if injections
-                     else None,
-                     "injection_shift_worst": max((p["mean_shift"] for p in injections), default=None),
-                     "worst_probe": summary["audit"]["worst"], "worst_harm": summary["audit"]["worst_harm"],
+                     "injection_shift_mean": float(np.mean(shifts)) if shifts else None,
+                     "injection_shift_worst": max(shifts, default=None), "worst_probe": summary["audit"]["worst"],
                      "verdict": rel["verdict"]})
     return rows
 
@@ -64,10 +72,9 @@ def comparison_markdown(rows: Sequence[dict], title: str) -> str:
         return "" if not c else f" [{c[0]:.2f}, {c[1]:.2f}]"
 
     lines = [f"{title}", "", "| prompt | AUROC (responses) | AUROC (with references) | injection shift, mean of 4 "
-             "| worst injection | worst probe (points) | verdict |", "|---|---|---|---|---|---|---|"]
+             "| worst injection (probe) | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['template']} | {num(r['auroc'])}{ci(r['auroc_ci95'])} | {num(r['audit_auroc'])}"
                      f"{ci(r['audit_auroc_ci95'])} | {num(r['injection_shift_mean'], 1)} "
-                     f"| {num(r['injection_shift_worst'], 1)} | {r['worst_probe']} ({num(r['worst_harm'], 1)}) "
-                     f"| {r['verdict'] or '-'} |")
+                     f"| {num(r['injection_shift_worst'], 1)} ({r['worst_probe']}) | {r['verdict'] or '-'} |")
     return "\n".join(lines) + "\n"
