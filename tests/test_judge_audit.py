@@ -13,6 +13,8 @@ from workshop.judge import score, score_file
 from workshop.judge.audit import MAX_SHIFT, REFERENCE
 from workshop.judge.probes import FILLER, PROBES, VERSION
 
+from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)
+
 FIXTURE = Path(__file__).parent / "fixtures" / "judge_audit_pairs.json"
 _RESPONSE = re.compile(r"score the model response `(.*?)` on a scale", re.DOTALL)
 
@@ -134,3 +136,18 @@ def test_smollm2_audit_on_the_fixture(smollm2_dir, tmp_path):
               f"p {p['wilcoxon_p']:.4g} outscore {p.get('outscore_reference_before')}->"
               f"{p.get('outscore_reference_after')}")
     assert summary["mode"] == "logits" and len(summary["audit"]["probes"]) == len(PROBES)
+
+
+def test_cli_audit_and_judged_flags(tmp_path, tiny_digits_dir, capsys):
+    from workshop.cli.main import main
+
+    out = tmp_path / "out"
+    rc = main(["judge", "--data", str(FIXTURE), "--key", "right", "--key", "wrong", "--judge", str(tiny_digits_dir),
+               "--limit", "3", "--audit", "--audit-items", "2", "--judged", str(tiny_digits_dir), "--out", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    check_shifts_recomputed(out, summary)
+    assert all(p["n"] <= 2 for p in summary["audit"]["probes"]) and summary["audit"]["version"] == VERSION
+    assert any(n.startswith("self-preference:") for n in summary["notes"])
+    printed = capsys.readouterr().out
+    assert "Audit (probe set v1" in printed and "Note: self-preference:" in printed
