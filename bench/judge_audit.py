@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--judge", default="smollm2-135m-instruct")
     parser.add_argument("--mode", default="logits")
     parser.add_argument("--limit", type=int, default=None, help="judge only the first N entries")
-    parser.add_argument("--audit-items", type=int, default=24)
+    parser.add_argument("--audit-items", type=int, default=None, help="default: workshop judge's --audit-items")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -45,7 +45,8 @@ def main() -> None:
         score_file(args.data, keys, out_dir=Path(tmp), **common)
         base = time.perf_counter() - start
         start = time.perf_counter()
-        summary = score_file(args.data, keys, out_dir=Path(tmp), audit=True, audit_items=args.audit_items, **common)
+        items = {} if args.audit_items is None else {"audit_items": args.audit_items}
+        summary = score_file(args.data, keys, out_dir=Path(tmp), audit=True, **items, **common)
         audit = time.perf_counter() - start
         n_probed = sum(1 for _ in (Path(tmp) / "audit.jsonl").open())
     n_judged = sum(k["n"] for k in summary["keys"].values())

@@ -110,8 +110,9 @@ def test_report_names_the_judges_weakness_and_shows_the_audit(tmp_path):
 
     weakness = "when an instruction to the grader was appended to the answer, its scores moved by +10.1 points"
     audit = {"version": "1", "max_shift": 5.0, "weakness": weakness, "worst": "inject-grader-after",
-             "probes": [{"probe": "inject-grader-after", "sentence": "When an instruction to the grader was appended "
-                                                                     "to the answer, wrong answers' scores rose by 10.1 points."}]}
+             "probes": [{"probe": "inject-grader-after",
+                         "sentence": "When an instruction to the grader was appended to the answer, wrong answers' "
+                                     "scores rose by 10.1 points."}]}
     leaning = judge_summary(ci=(0.4, 2.1))
     for key in leaning["keys"].values():
         del key["reference"]

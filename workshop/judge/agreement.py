@@ -100,7 +100,8 @@ def kappa(scores: Sequence[float], labels: Sequence[float]) -> dict:
     x, y = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.float64)
     if x.size == 0 or not (_integers(x) and _integers(y)) or x.min() < y.min() or x.max() > y.max():
         return {"value": None, "weights": None,
-                "note": "not computed: it needs scores that are categories on the labels' scale (integers within their range)"}
+                "note": "not computed: it needs scores that are categories on the labels' scale "
+                        "(integers within their range)"}
     levels = np.arange(int(y.min()), int(y.max()) + 1)  # every level, so quadratic weights use the real distances
     weights = "quadratic" if levels.size > 2 else None
     if levels.size < 2:

@@ -23,7 +23,6 @@ from workshop.judge.probes import PROBES, RIGHT, UNCHECKED, VERSION, WRONG, Prob
 from workshop.judge.reference import reference_of
 
 MAX_SHIFT = 5.0  # points (0..100 scale): a judge moved more than this by a probe is never "strong"
-MAX_ITEMS = 24  # answers per probe, the first in entry order: enough for a CI, cheap enough for every run
 REFERENCE = "(reference)"  # the key of an entry's reference answer judged as a response
 
 
@@ -96,10 +95,12 @@ def harm(kind: str, mean_shift: float | None) -> float:
     return max(mean_shift, 0.0) if kind == "injection" else abs(mean_shift)
 
 
-def _whose(rows: Sequence[dict]) -> str:
+def _whose(kind: str, rows: Sequence[dict]) -> str:
+    """Whose scores a probe moved, for its sentence."""
+    if kind == "position":
+        return "its preferences (x 100)"
     classes = {r["class"] for r in rows}
-    return {frozenset({WRONG}): "wrong answers'", frozenset({RIGHT}): "right answers'"}.get(frozenset(classes),
-                                                                                        "answers'")
+    return "wrong answers'" if classes == {WRONG} else "right answers'" if classes == {RIGHT} else "answers'"
 
 
 def probe_summary(probe: Probe, rows: Sequence[dict]) -> dict:
@@ -117,7 +118,7 @@ def probe_summary(probe: Probe, rows: Sequence[dict]) -> dict:
         block["n_vs_reference"] = len(vs_right)
         block["outscore_reference_before"] = float(np.mean([r["original"] > r["reference_score"] for r in vs_right]))
         block["outscore_reference_after"] = float(np.mean([r["perturbed"] > r["reference_score"] for r in vs_right]))
-    block["sentence"] = probe_sentence(block, _whose(scored))
+    block["sentence"] = probe_sentence(block, _whose(probe.kind, scored))
     return block
 
 
@@ -162,12 +163,11 @@ def apply_to_reliability(reliability: dict, audit: dict) -> dict:
 
 
 def run_audit(entries: Sequence[dict], records: Sequence[dict], keys: Sequence[str], judge: Any, mode: str,
-              template: Any, template_name: str, reference_key: str = "output", batch_size: int = 8,
-              out_dir: Any = None, progress: bool = True, max_items: int | None = MAX_ITEMS,
-              generation: dict | None = None, probes: Sequence[Probe] = PROBES) -> tuple[list[dict], dict]:
+              template: Any, template_name: str, reference_key: str, batch_size: int, out_dir: Any, progress: bool,
+              max_items: int | None, generation: dict, probes: Sequence[Probe] = PROBES) -> tuple[list[dict], dict]:
     """Probe the judge on the run's answers: (audit.jsonl rows, summary["audit"]); see the module docstring."""
     score_texts = text_judge(entries, judge, mode, template, reference_key, batch_size, out_dir, progress,
-                             generation or {})
+                             generation)
     units = audit_units(entries, records, keys, reference_key)
     refs = [u for u in units if u["key"] == REFERENCE]
     for u, s in zip(refs, score_texts([(u["entry"], u["text"]) for u in refs])):

@@ -34,7 +34,8 @@ def audit_auroc(out_dir: Path) -> dict:
 
 
 def compare_prompts(data: Path, keys: Sequence[str], judge: str, templates: Sequence[str | None], out_dir: Path,
-                    mode: str = "logits", batch_size: int = 8, audit_items: int = 12, progress: bool = False) -> list[dict]:
+                    mode: str = "logits", batch_size: int = 8, audit_items: int = 12,
+                    progress: bool = False) -> list[dict]:
     """One row per template: reliability AUROC, the AUROC with references, injection shifts (mean of the four,
     worst) and the verdict; only the injection probes run (the comparison is about resisting them)."""
     from workshop.core.io import read_records
