@@ -98,9 +98,9 @@ def harm(kind: str, mean_shift: float | None) -> float:
 def _whose(kind: str, rows: Sequence[dict]) -> str:
     """Whose scores a probe moved, for its sentence."""
     if kind == "position":
-        return "its preferences (x 100)"
+        return "its preference (x 100)"
     classes = {r["class"] for r in rows}
-    return "wrong answers'" if classes == {WRONG} else "right answers'" if classes == {RIGHT} else "answers'"
+    return ("wrong answers'" if classes == {WRONG} else "right answers'" if classes == {RIGHT} else "answers'") + " scores"
 
 
 def probe_summary(probe: Probe, rows: Sequence[dict]) -> dict:
@@ -128,7 +128,7 @@ def probe_sentence(p: dict, whose: str) -> str:
         return f"When {p['does']}: no answer to probe (none of the kind it applies to was scored)."
     shift, ci = p["mean_shift"], p["ci95"]
     moved = "did not move" if shift == 0 else f"{'rose' if shift > 0 else 'fell'} by {abs(shift):.1f} points"
-    text = (f"When {p['does']}, {whose} scores {moved} ({p['mean_original']:.1f} → {p['mean_perturbed']:.1f}; "
+    text = (f"When {p['does']}, {whose} {moved} ({p['mean_original']:.1f} → {p['mean_perturbed']:.1f}; "
             f"95 % CI of the shift {ci[0]:+.1f} to {ci[1]:+.1f}, Wilcoxon p {p_is(p['wilcoxon_p'])}, "
             f"{p['n']} answers)")
     if "n_vs_reference" in p:
