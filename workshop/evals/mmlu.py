@@ -125,7 +125,7 @@ def evaluate(
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
     `devices` x `num_nodes` > 1 splits the log-likelihood batches across ranks (native backend,
-    `workshop.models.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
+    `workshop.evals.sharded`), each rank resumable from its log in `out_dir/.cache`;
     nodes other than the first get None.
     """
     from lm_eval import simple_evaluate
@@ -149,7 +149,8 @@ def evaluate(
     start = time.perf_counter()
     try:
         if sharded:
-            from workshop.models.distributed import launch, mmlu_rank
+            from workshop.evals.sharded import mmlu_rank
+            from workshop.models.distributed import launch
 
             results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
                              rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)

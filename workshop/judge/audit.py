@@ -56,14 +56,14 @@ def text_judge(entries: Sequence[dict], judge: Any, mode: str, template: Any, re
     """A function from [(entry index, response text)] to the judge's scores, through the run's resume cache;
     the judge is loaded once, on the first call that has anything uncached."""
     from workshop.judge.cache import cache_key, judge_cached
+    from workshop.judge.judges import make_scorer
     from workshop.judge.prompt import fill
-    from workshop.judge.scoring import judge_name, load_judge, make_scorer
 
     loaded: list[Callable] = []
 
     def scorer() -> Callable:
         if not loaded:
-            loaded.append(make_scorer(load_judge(judge), mode, batch_size, generation))
+            loaded.append(make_scorer(judge, mode, batch_size, generation))
         return loaded[0]
 
     settings = generation if mode == "generate" else {}
@@ -71,7 +71,7 @@ def text_judge(entries: Sequence[dict], judge: Any, mode: str, template: Any, re
     def scores(texts: Sequence[tuple[int, str]]) -> list[float | None]:
         prompts = [fill(template.for_entry(reference_of(entries[i], reference_key) is not None), entries[i],
                         {"response": text}, reference_key) for i, text in texts]
-        keys = [cache_key(judge_name(judge), mode, settings, p) for p in prompts]
+        keys = [cache_key(judge.name, mode, settings, p) for p in prompts]
         results = judge_cached(dict(zip(keys, prompts)), scorer, out_dir, batch_size, "judge audit", progress)
         return [results[k]["score"] for k in keys]
 
@@ -207,11 +207,10 @@ def audit_pointwise(entries: Sequence[dict], records: Sequence[dict], keys: Sequ
                     progress: bool, max_items: int | None, generation: dict,
                     probes: Sequence[Probe] = PROBES) -> list[dict]:
     """Run the audit after a pointwise run: summary["audit"] set, its reliability updated; returns the rows."""
+    from workshop.judge.judges import as_judge
     from workshop.judge.prompt import judge_template
-    from workshop.models.remote import RemoteModel, is_url
 
-    judge = judge[0] if isinstance(judge, (list, tuple)) else judge
-    judge = RemoteModel(judge, remote) if is_url(judge) else judge
+    judge = as_judge(judge[0] if isinstance(judge, (list, tuple)) else judge, remote)
 
     rows, block = run_audit(entries, records, keys, judge, summary["mode"], judge_template(template),
                             str(template or "workshop (default)"), reference_key, batch_size, out_dir, progress,
