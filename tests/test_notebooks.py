@@ -25,6 +25,9 @@ SLOW = ["03_pretraining.ipynb", "05_litgpt_smollm2_lora.ipynb", "06_judge_mmlu_v
         "07_classify_label_words.ipynb"]
 CELL_TIMEOUT_S = 900  # a hang guard only; FAST settings take seconds to a few minutes per notebook
 KERNEL = "workshop-notebook-test"
+CLEAR_COMMAND = ("jupyter nbconvert --clear-output --inplace --ClearMetadataPreprocessor.enabled=True "
+                 "--ClearMetadataPreprocessor.preserve_nb_metadata_mask=\"[('kernelspec',), ('language_info', 'name')]\" "
+                 "notebooks/*.ipynb")
 
 
 def read(name: str):
@@ -41,9 +44,9 @@ def test_committed_stripped_and_fast(name):
     nbformat.validate(nb)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     stale = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
-    assert not stale, (f"{name}: cells {stale} hold outputs or execution counts; clear them before committing "
-                       "(`jupyter nbconvert --clear-output --inplace notebooks/*.ipynb`)")
-    assert "widgets" not in nb.metadata, f"{name}: saved widget state; clear it before committing"
+    assert not stale and "widgets" not in nb.metadata, (
+        f"{name}: outputs, execution counts (cells {stale}) or widget state are saved; clear them before committing: "
+        f"{CLEAR_COMMAND}")
     assert "FAST = True" in code[0].source.splitlines(), f"{name}: its first code cell must set FAST = True"
     last = nb.cells[-1]
     assert last.cell_type == "markdown" and last.source.startswith("**What the outputs showed:**"), name
