@@ -14,3 +14,10 @@ def load(checkpoint_dir: Any, **kwargs: Any) -> Any:
     from workshop.models.llm import load as _load
 
     return _load(checkpoint_dir, **kwargs)
+
+
+def compare(runs: Any, **kwargs: Any) -> Any:
+    """Compare runs against a baseline, item by item, Holm-adjusted: see `workshop.report.compare.compare`."""
+    from workshop.report.compare import compare as _compare
+
+    return _compare(runs, **kwargs)

@@ -69,6 +69,7 @@ VERBS: dict[str, Verb] = {
     "eval classify": Verb("workshop.evals.classify:classify", show="workshop.cli.eval:show_classify"),
     "eval perplexity": Verb("workshop.evals.perplexity:perplexity", show="workshop.cli.eval:show_perplexity"),
     "report": Verb("workshop.report:write_report", positional=("run_dir",), show="workshop.cli.report:show"),
+    "compare": Verb("workshop.report.compare:compare", positional=("runs",), aliases={"run": "runs"}, show="workshop.cli.compare:show"),
     "serve": Verb("workshop.cli.serve:serve"),
 }
 
@@ -121,9 +122,14 @@ def normalize_argv(argv: Sequence[str], func: Callable, verb: Verb) -> list[str]
     lists, bools = list_params(func), {n for n, tp in hints.items() if tp is bool}
     words, out = list(argv), []
     positional = list(verb.positional)
-    while words and positional and not words[0].startswith("-"):
-        out += [f"--{positional.pop(0)}", words.pop(0)]
     collected: dict[str, list[str]] = {}  # list parameter -> its values, in order
+    while words and positional and not words[0].startswith("-"):
+        name = positional.pop(0)
+        if name in lists:  # a list positional takes every leading bare word: `compare A B C`
+            while words and not words[0].startswith("-"):
+                collected.setdefault(name, []).append(words.pop(0))
+        else:
+            out += [f"--{name}", words.pop(0)]
     current = None  # the list parameter whose values are being read
     bare_bool = None  # a bare boolean flag just read: `--progress false` gives it its value
     for word in words:
