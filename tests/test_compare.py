@@ -151,3 +151,12 @@ def test_cli_verb_prints_table_and_writes(runs, tmp_path, capsys):
     data = json.loads(page.split('id="xp-data">')[1].split("</script>")[0])
     assert len(data["items"]) == 120 and len(data["columns"]) == 2
     assert "http://" not in page and "https://" not in page  # self-contained: nothing fetched
+
+
+def test_bootstrap_cis_at_once_equal_one_by_one():
+    from workshop.core.stats import bootstrap_ci, bootstrap_mean_cis
+
+    rng = np.random.default_rng(11)
+    rows = [rng.normal(size=300), (rng.random(300) < 0.3) * 1.0, np.full(300, 2.5)]
+    assert bootstrap_mean_cis(rows, n_boot=2500, chunk=700) == pytest.approx(
+        [bootstrap_ci(r, n_boot=2500) for r in rows], rel=1e-12, abs=1e-12)

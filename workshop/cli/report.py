@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def show(paths: dict[str, Path], **_: Any) -> None:
-    """The files written."""
-    print("\n".join(f"wrote {p}" for p in paths.values()))
+def show(paths: dict[str, Any], **_: Any) -> None:
+    """The files written, and the tracker run the figures went to."""
+    print("\n".join(f"sent figures to {k[len('tracker '):]}: {p}" if k.startswith("tracker ") else f"wrote {p}"
+                     for k, p in paths.items()))

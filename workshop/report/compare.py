@@ -40,7 +40,7 @@ def not_comparable(run: Run, base: Run, measure: str, shared: int) -> str | None
 
 def pair(run: Run, base: Run, measure: str) -> dict[str, Any]:
     """One comparison of `run` against `base` on `measure`, over the items both have (p not yet adjusted)."""
-    from workshop.core.stats import bootstrap_ci, mcnemar, wilcoxon_p
+    from workshop.core.stats import mcnemar, wilcoxon_p
 
     label, kind, _ = MEASURES[measure]
     out: dict[str, Any] = {"run": run.name, "measure": measure, "label": label, "p": None, "p_holm": None}
@@ -60,7 +60,20 @@ def pair(run: Run, base: Run, measure: str) -> dict[str, Any]:
 
     diff = np.asarray([b[k] - a[k] for k in shared])
     return {**out, "test": "Wilcoxon, bootstrap CI", "p": wilcoxon_p(diff), "diff": float(diff.mean()),
-            "ci95": bootstrap_ci(diff)}
+            "ci95": None, "_diffs": diff}
+
+
+def add_cis(comparisons: list[dict[str, Any]]) -> None:
+    """The 95 % bootstrap CI of each score comparison's mean difference, all comparisons of one size at once."""
+    from workshop.core.stats import bootstrap_mean_cis
+
+    scored = [c for c in comparisons if "_diffs" in c]
+    for n in {len(c["_diffs"]) for c in scored}:
+        group = [c for c in scored if len(c["_diffs"]) == n]
+        for c, ci in zip(group, bootstrap_mean_cis([c["_diffs"] for c in group])):
+            c["ci95"] = ci
+    for c in scored:
+        del c["_diffs"]
 
 
 def decide(comparisons: list[dict[str, Any]], alpha: float = ALPHA) -> None:
@@ -102,6 +115,7 @@ def compare_runs(runs: list[Run], baseline: Run, alpha: float = ALPHA, sort_by: 
                                 f"{', '.join(run.measures)}; baseline: {', '.join(baseline.measures)}); compare runs of one kind")
     comparisons = [pair(run, baseline, m) for run in runs if run is not baseline for m in present
                    if m in run.measures and m in baseline.measures]
+    add_cis(comparisons)
     decide(comparisons, alpha)
     if sort_by is not None and sort_by not in present:
         raise WorkshopError(f"--sort-by {sort_by}: not measured here; use one of {', '.join(present)}")
