@@ -4,6 +4,7 @@
 respond, judge, evals). Heavy imports stay lazy so `import workshop` is cheap.
 """
 
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
@@ -16,8 +17,9 @@ def load(checkpoint_dir: Any, **kwargs: Any) -> Any:
     return _load(checkpoint_dir, **kwargs)
 
 
-def compare(runs: Any, **kwargs: Any) -> Any:
-    """Compare runs against a baseline, item by item, Holm-adjusted: see `workshop.report.compare.compare`."""
-    from workshop.report.compare import compare as _compare
-
-    return _compare(runs, **kwargs)
+def __getattr__(name: str) -> Any:
+    """`workshop.compare` (see `workshop.report.compare.compare`), imported on first use (PEP 562): features that
+    call `workshop.load` import this package, and must not depend on the report floor through it."""
+    if name == "compare":
+        return importlib.import_module("workshop.report.compare").compare
+    raise AttributeError(f"module 'workshop' has no attribute {name!r}")
