@@ -88,14 +88,17 @@ def test_another_judge_is_not_comparable(runs, tmp_path):
 
 
 def pipeline_folder(root: Path, judge_dir: Path, steps: int, mmlu_correct: list[bool], val_loss: float) -> Path:
-    """A pipeline.json with a finetune, judge and MMLU step pointing at outputs on disk."""
+    """A pipeline.json with a finetune (LitGPT's metrics.csv), judge and MMLU step pointing at outputs on disk."""
     root.mkdir(parents=True)
+    metrics = root / "finetune" / "metrics.csv"  # LitGPT logs the final validation without a step: step 0 after training
+    metrics.parent.mkdir()
+    metrics.write_text(f"step,train_loss,val_loss\n1,2.0,\n{steps},1.5,1.6\n0,,{val_loss}\n")
     table = {"mmlu_management": {"doc_id": list(range(len(mmlu_correct))), "correct": mmlu_correct,
                                  "doc_hash": [f"h{i}" for i in range(len(mmlu_correct))]}}
     atomic_write_json(root / "mmlu" / "finetuned" / "results.json", {"results": {}, "workshop": {"per_question": table}})
     steps_log = {
         "finetune": {"uses": "finetune_lora", "with": {"train": {"max_steps": steps}, "out_dir": str(root / "finetune")},
-                     "outputs": {"final_val_loss": val_loss}},
+                     "outputs": {"metrics": str(metrics), "out_dir": str(root / "finetune")}},
         "respond_after": {"uses": "respond", "with": {}, "outputs": {"data": str(judge_dir.parent / "responses.json")}},
         "judge": {"uses": "judge", "with": {"judge": "synthetic-judge"}, "outputs": {"out_dir": str(judge_dir)}},
         "mmlu": {"uses": "mmlu", "with": {}, "outputs": {"results": {"finetuned": str(root / "mmlu/finetuned/results.json")}}},

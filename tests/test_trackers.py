@@ -20,7 +20,7 @@ def run_with_logger(root: Path, logger_name: str) -> tuple[Path, Path]:
     log = read_json(run / "pipeline.json")
     finetune = run / "finetune" / "lora"
     log["steps"]["finetune"] = {"uses": "finetune_lora", "with": {"checkpoint_dir": MODEL, "logger_name": logger_name},
-                                "outputs": {"log": str(finetune / "train.log"), "metrics": None}}
+                                "outputs": {"checkpoint": str(finetune / "final"), "out_dir": str(finetune), "metrics": None}}
     atomic_write_json(run / "pipeline.json", log)
     return run, finetune
 

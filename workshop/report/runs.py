@@ -16,6 +16,7 @@ from typing import Any
 
 from workshop.core.errors import WorkshopError
 from workshop.core.io import iter_jsonl, read_json, read_records
+from workshop.report.loss import read_losses
 from workshop.report.render import flatten
 
 # measure -> (label, kind, higher is better); "binary": right/wrong per item, "score": a number per item,
@@ -146,7 +147,8 @@ def pipeline_run(run: Run) -> None:
     if classify:
         classify_measure(run, Path(classify[-1]["outputs"]["results"]))
     for step in (s for s in done if s["uses"] == "finetune_lora"):
-        loss = step["outputs"].get("final_val_loss")
+        metrics = step["outputs"].get("metrics")
+        loss = read_losses(Path(metrics))[1] if metrics and Path(metrics).is_file() else None
         if loss is not None:
             run.measures["final_val_loss"] = Measure("final_val_loss", {}, float(loss))
 

@@ -69,7 +69,7 @@ def finetune_logger(run_dir: Path) -> tuple[str, Path, str] | None:
     for step in log.get("steps", {}).values():
         args = step.get("with") or {}
         if step.get("uses") == "finetune_lora" and args.get("logger_name") and step.get("outputs"):
-            out_dir = Path(step["outputs"]["log"]).parent if step["outputs"].get("log") else run_dir / "finetune"
+            out_dir = Path(step["outputs"].get("out_dir") or run_dir / "finetune" / "lora")
             return args["logger_name"], out_dir, f"finetune-{Path(str(args.get('checkpoint_dir', ''))).name}"
     return None
 
