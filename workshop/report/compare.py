@@ -90,8 +90,20 @@ def decide(comparisons: list[dict[str, Any]], alpha: float = ALPHA) -> None:
             c["change"] = UNCLEAR if p >= alpha or c["diff"] == 0 else BETTER if up else WORSE
 
 
+def in_run(value: Any, roots: list[str]) -> Any:
+    """A path inside any compared run folder as `<run>/...`: where a run keeps its files is not a setting."""
+    if isinstance(value, str):
+        for root in roots:
+            if value.startswith(root + "/"):
+                return "<run>" + value[len(root):]
+    return value
+
+
 def differing_settings(runs: list[Run]) -> list[str]:
     """The settings whose values are not the same in every run (a setting a run lacks counts as differing)."""
+    roots = sorted({str(r.path.resolve()) for r in runs} | {str(r.path) for r in runs}, key=len, reverse=True)
+    for run in runs:
+        run.settings = {k: in_run(v, roots) for k, v in run.settings.items()}
     keys = sorted({k for r in runs for k in r.settings})
     return [k for k in keys if len({repr(r.settings.get(k)) for r in runs}) > 1]
 

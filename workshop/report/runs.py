@@ -135,8 +135,7 @@ def pipeline_run(run: Run) -> None:
     log = read_json(run.path / "pipeline.json")
     done = [s for s in log.get("steps", {}).values() if s.get("outputs")]
     for name, step in log.get("steps", {}).items():
-        for k, v in flatten(step.get("with") or {}, f"{name}.").items():
-            run.settings[k] = v.replace(str(run.path.resolve()), "<run>") if isinstance(v, str) else v
+        run.settings.update(flatten(step.get("with") or {}, f"{name}."))
     respond = [s for s in done if s["uses"] == "respond"]
     for step in (s for s in done if s["uses"] == "judge"):
         data = Path(respond[-1]["outputs"]["data"]) if respond else None
