@@ -2,7 +2,7 @@
 
 Runs `workshop run recipes/finetune/smollm2-135m-lora.yaml` (offline SmolLM2-135M-Instruct) three
 times in one go, each in its own process: uninterrupted; killed with SIGKILL from outside once
-LitGPT's log shows step `--kill-after`; the same command again (it resumes from the last
+train.log shows step `--kill-after`; the same command again (it resumes from the last
 `save_interval` state). Prints the largest difference between the two runs' final LoRA weights
 and the wall time the resumed run took against starting over (the uninterrupted run's time).
 
@@ -42,7 +42,7 @@ def timed_run(cmd: list[str], cwd: Path) -> float:
 
 
 def killed_run(cmd: list[str], cwd: Path, log: Path, kill_after: int) -> float:
-    """Start the run, SIGKILL it once LitGPT's log reports step `kill_after`; seconds until the kill."""
+    """Start the run, SIGKILL it once train.log reports step `kill_after`; seconds until the kill."""
     began = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pattern = re.compile(rf"\bstep {kill_after}\b")

@@ -44,13 +44,17 @@ def parse_args() -> argparse.Namespace:
             setattr(args, name, gpu_default if gpu else cpu_default)
     if args.compile is None:
         args.compile = gpu
+    args.model = GPT_CONFIG_124M
     return args
 
 
 def build_path(args: argparse.Namespace, fast: bool):
-    """(step, uses_bf16): a closure running one training step of the workshop or the fast path."""
+    """(step, uses_bf16): a closure running one training step of the workshop or the fast path.
+
+    `args`: device, context, batch, compile, cpu_bf16 and model (a GPT config dict: GPT_CONFIG_124M).
+    """
     device = args.device
-    cfg = {**GPT_CONFIG_124M, "context_length": args.context, "attn_impl": "sdpa" if fast else "eager"}
+    cfg = {**args.model, "context_length": args.context, "attn_impl": "sdpa" if fast else "eager"}
     torch.manual_seed(123)
     model = GPTModel(cfg).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=4e-4, weight_decay=0.1, fused=True if fast else None)
@@ -75,7 +79,10 @@ def build_path(args: argparse.Namespace, fast: bool):
 
 
 def time_paths(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Warm up both paths, then alternate their timed steps so load changes hit both alike."""
+    """Warm up both paths, then alternate their timed steps so load changes hit both alike.
+
+    Per path: tok_s, step_s, the last loss, peak_gib (CUDA) and whether it ran in bf16.
+    """
     built = {"workshop": build_path(args, fast=False), "fast": build_path(args, fast=True)}
     paths = {name: step for name, (step, _) in built.items()}
     for step in paths.values():

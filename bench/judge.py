@@ -53,8 +53,11 @@ def bench_entries(n: int) -> list[dict]:
     ]
 
 
-def random_llama3(config_name: str, device: torch.device):
-    """A LoadedModel with random weights and Llama 3's shape and chat template (no download needed)."""
+def random_llama3(config_name: str, device: torch.device, **sizes: int):
+    """A LoadedModel with random weights and Llama 3's shape and chat template (no download needed).
+
+    `sizes` overrides the config's (n_layer=2, n_embd=64, ...: a tiny model of the same architecture).
+    """
     from litgpt import GPT, Config, Tokenizer
     from litgpt.prompts import Llama3
     from tokenizers import AddedToken
@@ -69,7 +72,7 @@ def random_llama3(config_name: str, device: torch.device):
     hf = HFTokenizer.from_file(str(tok_dir / "tokenizer.json"))
     hf.add_special_tokens([AddedToken(t, special=True) for t in LLAMA3_SPECIALS])
     hf.save(str(tok_dir / "tokenizer.json"))
-    config = Config.from_name(config_name)
+    config = Config.from_name(config_name, **sizes)
     dtype = precision_to_dtype(resolve_precision("auto", device))
     torch.manual_seed(0)
     with torch.device(device):
@@ -144,6 +147,17 @@ def time_pairwise_vs_pointwise(lm, entries: list[dict], batch_size: int) -> tupl
     return seconds[0], seconds[1], seconds[2]
 
 
+def loop_vs_logits(lm, n: int, loop_n: int, batch_size: int, loop_tokens: int) -> dict:
+    """Time the workshop's loop on `loop_n` items and logits mode on `n`: items/s of each, answers parsed."""
+    prompts = [build_prompt(e, "response") for e in bench_entries(n)]
+    loop_prompts = prompts[:loop_n]
+    loop_s, answers = time_loop(lm, loop_prompts, loop_tokens)
+    logits_s = time_logits(lm, prompts, batch_size)
+    return {"loop_items_s": len(loop_prompts) / loop_s, "logits_items_s": len(prompts) / logits_s,
+            "loop_s": loop_s, "logits_s": logits_s, "loop_n": len(loop_prompts), "n": len(prompts),
+            "parsed": sum(parse_score(a) is not None for a in answers)}
+
+
 def main() -> None:
     """Parse the flags, load or build the judge, time both paths, print items/s and the ratio."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,14 +199,11 @@ def main() -> None:
         print(f"cost ratio pairwise / pointwise: {pair_s / point_s:.2f}x (target <= 2.2x); "
               f"one forward per order: {separate_s / point_s:.2f}x")
         return
-    loop_s, answers = time_loop(lm, loop_prompts, loop_tokens)
-    logits_s = time_logits(lm, prompts, args.batch_size)
-    loop_rate, logits_rate = len(loop_prompts) / loop_s, len(prompts) / logits_s
-    parsed = sum(parse_score(a) is not None for a in answers)
-    print(f"loop   (generate, max_new_tokens={loop_tokens}, batch 1): {len(loop_prompts)} items in {loop_s:.2f} s = "
-          f"{loop_rate:.2f} items/s ({parsed}/{len(answers)} answers parse as a score)")
-    print(f"logits (batch {args.batch_size}): {len(prompts)} items in {logits_s:.2f} s = {logits_rate:.2f} items/s")
-    print(f"ratio logits / loop: {logits_rate / loop_rate:.1f}x")
+    r = loop_vs_logits(lm, args.n, len(loop_prompts), args.batch_size, loop_tokens)
+    print(f"loop   (generate, max_new_tokens={loop_tokens}, batch 1): {r['loop_n']} items in {r['loop_s']:.2f} s = "
+          f"{r['loop_items_s']:.2f} items/s ({r['parsed']}/{r['loop_n']} answers parse as a score)")
+    print(f"logits (batch {args.batch_size}): {r['n']} items in {r['logits_s']:.2f} s = {r['logits_items_s']:.2f} items/s")
+    print(f"ratio logits / loop: {r['logits_items_s'] / r['loop_items_s']:.1f}x")
 
 
 if __name__ == "__main__":

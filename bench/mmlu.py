@@ -12,6 +12,7 @@ per-answer log-likelihood between the two. Prints Markdown rows for bench/RESULT
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import platform
 import tempfile
@@ -62,6 +63,30 @@ def run(backend: str, args: argparse.Namespace, out: Path) -> dict:
     }
 
 
+def synthetic_mmlu(root: Path, questions: int, subject: str = "philosophy") -> Path:
+    """An MMLU-format folder (`test/{subject}_test.csv`) of made-up questions, for throughput with no download:
+    each question about as long as a real philosophy one (~40 words), four short answers."""
+    words = ("virtue duty reason knowledge mind truth justice freedom cause belief experience argument "
+             "nature good moral claim view theory world person").split()
+    (root / "test").mkdir(parents=True, exist_ok=True)
+    with open(root / "test" / f"{subject}_test.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        for i in range(questions):
+            text = " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(40))
+            writer.writerow([f"According to the passage, {text}?", *(f"the {words[(i + k) % len(words)]}" for k in range(4)),
+                             "ABCD"[i % 4]])
+    return root
+
+
+def native_vs_hf(args: argparse.Namespace) -> tuple[dict, dict, float]:
+    """Both backends on `args` (model dir, task, data_dir, limit, batch_size, device), in one temporary folder:
+    (native row, hf row, max |log-likelihood difference|)."""
+    (args.model / "lit_model.pth").read_bytes()  # both runs start with the checkpoint in the page cache
+    with tempfile.TemporaryDirectory(prefix="bench-mmlu-") as tmp:
+        native, hf = [run(backend, args, Path(tmp) / backend) for backend in ("native", "hf")]
+    return native, hf, max(abs(a - b) for a, b in zip(native["logliks"], hf["logliks"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="smollm2-135m-instruct", help="checkpoint (default: SmolLM2, built offline if missing)")
@@ -72,13 +97,7 @@ def main() -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     args = p.parse_args()
     args.model = resolve_checkpoint(args.model, build=True)
-    (args.model / "lit_model.pth").read_bytes()  # both runs start with the checkpoint in the page cache
-    rows = {}
-    with tempfile.TemporaryDirectory(prefix="bench-mmlu-") as tmp:
-        for backend in ("native", "hf"):
-            rows[backend] = run(backend, args, Path(tmp) / backend)
-    native, hf = rows["native"], rows["hf"]
-    delta = max(abs(a - b) for a, b in zip(native["logliks"], hf["logliks"]))
+    native, hf, delta = native_vs_hf(args)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"\n{args.model.name}, {args.task}, {native['questions']} questions, batch {args.batch_size}, "
           f"{device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}")

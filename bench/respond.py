@@ -12,30 +12,14 @@ the GPU (throughput only; a GPU box is needed).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 from litgpt.generate.base import generate as litgpt_generate
 
+from judge import random_llama3  # bench/judge.py: the same random Llama-3-shaped model
 from workshop.models.engine import generate_tokens
 from workshop.models.llm import LoadedModel
-
-
-def random_llama3_8b(device: str) -> LoadedModel:
-    """A Llama-3-8B-shaped LitGPT model with random bf16 weights (GPT-2 tokenizer ids fit its vocab)."""
-    from litgpt import GPT, Config, Tokenizer
-    from litgpt.prompts import Llama3
-
-    from workshop.models.testing import write_gpt2_tokenizer
-
-    config = Config.from_name("Llama-3-8B-Instruct")
-    with torch.device(device):
-        model = GPT(config).to(torch.bfloat16).eval()
-    tok_dir = tempfile.mkdtemp()
-    write_gpt2_tokenizer(Path(tok_dir))
-    return LoadedModel(model, config, Tokenizer(tok_dir), Llama3(), torch.device(device), torch.bfloat16, Path(tok_dir))
 
 
 def workshop_loop(lm: LoadedModel, prompts: list[list[int]], max_new_tokens: int) -> float:
@@ -61,6 +45,22 @@ def batched(lm: LoadedModel, prompts: list[list[int]], max_new_tokens: int, batc
     return time.perf_counter() - start
 
 
+def loop_vs_batched(lm: LoadedModel, n: int, batch_size: int, max_new_tokens: int,
+                    data: str = "data/instructions/instruction-data.json") -> dict:
+    """Time the workshop loop and batched respond on the first `n` entries of `data`: items/s of each."""
+    from workshop.core.paths import project_path
+    from workshop.datasets.instructions import load_instructions
+    from workshop.respond import entry_prompt
+
+    entries = load_instructions(project_path(data))[:n]
+    prompts = [lm.encode(entry_prompt(lm, e)) for e in entries]
+    batched(lm, prompts[:2], 2, 2)  # warm-up
+    loop_s = workshop_loop(lm, prompts, max_new_tokens)
+    batch_s = batched(lm, prompts, max_new_tokens, batch_size)
+    return {"loop_items_s": len(prompts) / loop_s, "batched_items_s": len(prompts) / batch_s,
+            "loop_s": loop_s, "batched_s": batch_s, "n": len(prompts)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m-instruct", help="checkpoint dir or alias")
@@ -71,27 +71,19 @@ def main() -> None:
     parser.add_argument("--data", default="data/instructions/instruction-data.json", help="entries to answer")
     args = parser.parse_args()
 
-    from workshop.datasets.instructions import load_instructions
-    from workshop.core.paths import project_path
-    from workshop.respond import entry_prompt
-
     if args.random_llama3_8b:
-        lm = random_llama3_8b("cuda")
+        lm = random_llama3("Llama-3-8B-Instruct", torch.device("cuda"))
     else:
         from workshop.models.checkpoints import resolve_checkpoint
         from workshop.models.llm import load
 
         lm = load(resolve_checkpoint(args.model, build=True))
-    entries = load_instructions(project_path(args.data))[: args.n]
-    prompts = [lm.encode(entry_prompt(lm, e)) for e in entries]
-    batched(lm, prompts[:2], 2, 2)  # warm-up
-    loop_s = workshop_loop(lm, prompts, args.max_new_tokens)
-    batch_s = batched(lm, prompts, args.max_new_tokens, args.batch_size)
+    r = loop_vs_batched(lm, args.n, args.batch_size, args.max_new_tokens, args.data)
     name = "random Llama-3-8B (bf16)" if args.random_llama3_8b else f"{args.model} ({lm.dtype})"
-    print(f"model: {name} on {lm.device}; {len(prompts)} entries x {args.max_new_tokens} new tokens")
-    print(f"workshop loop (1 generate per entry): {len(prompts) / loop_s:8.2f} items/s  ({loop_s:.1f} s)")
-    print(f"batched respond (batch {args.batch_size}):       {len(prompts) / batch_s:8.2f} items/s  ({batch_s:.1f} s)")
-    print(f"speed-up: {loop_s / batch_s:.2f}x")
+    print(f"model: {name} on {lm.device}; {r['n']} entries x {args.max_new_tokens} new tokens")
+    print(f"workshop loop (1 generate per entry): {r['loop_items_s']:8.2f} items/s  ({r['loop_s']:.1f} s)")
+    print(f"batched respond (batch {args.batch_size}):       {r['batched_items_s']:8.2f} items/s  ({r['batched_s']:.1f} s)")
+    print(f"speed-up: {r['loop_s'] / r['batched_s']:.2f}x")
 
 
 if __name__ == "__main__":

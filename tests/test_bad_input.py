@@ -159,7 +159,7 @@ def test_respond_never_overwrites_without_being_asked(tiny_checkpoint_dir, data,
     for key, message in (("output", "--key output: that field holds the entry's output"),
                          ("instruction", "--key instruction: that field holds the entry's instruction")):
         assert message in run(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data), "--key", key], capsys)
-    assert "--key: missing; it is required" in run(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data)], capsys)
+    assert "missing --key (required" in run(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data)], capsys)
     data.write_text(json.dumps([{**e, "response": "mine"} for e in ENTRIES]))
     before = data.read_bytes()
     err = run(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data), "--key", "response"], capsys)

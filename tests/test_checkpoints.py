@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import workshop
 from workshop.models.checkpoints import REQUIRED_FILES, SMOLLM2_ALIAS, SMOLLM2_REPO, download, resolve_checkpoint
 from workshop.cli.main import main
 from workshop.core.errors import WorkshopError
@@ -95,6 +96,23 @@ def test_resolve_errors_name_path_and_fix(tmp_path, monkeypatch):
     partial = fake_checkpoint(tmp_path / "partial", files=("lit_model.pth", "model_config.yaml"))
     with pytest.raises(WorkshopError, match="partial: checkpoint is missing tokenizer.json or tokenizer.model"):
         resolve_checkpoint(partial)
+
+
+def test_a_lora_step_folder_points_at_final_or_merge(tmp_path, monkeypatch, capsys):
+    """LitGPT's step-NNNNNN saves hold the adapter alone: the error names the merged final/ or `litgpt merge_lora`."""
+    monkeypatch.chdir(tmp_path)
+    step = tmp_path / "out" / "step-000003"
+    step.mkdir(parents=True)
+    (step / "lit_model.pth.lora").write_bytes(b"")
+    with pytest.raises(WorkshopError, match=r"^out/step-000003 holds LoRA weights only \(lit_model.pth.lora\); merge "
+                                            r"them into its base model with `litgpt merge_lora out/step-000003`"):
+        workshop.load("out/step-000003")
+    fake_checkpoint(tmp_path / "out" / "final")
+    with pytest.raises(WorkshopError, match=r"use the run's merged checkpoint out/final, or merge them"):
+        resolve_checkpoint("out/step-000003")
+    assert main(["generate", "--model", "out/step-000003", "--prompt", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "litgpt merge_lora out/step-000003" in err and "workshop download" not in err
 
 
 def test_resolve_alias_builds_only_when_asked(tmp_path, monkeypatch, fake_build):

@@ -145,7 +145,7 @@ def test_bad_input_is_one_line(runs, tmp_path):
 
 
 def test_cli_verb_prints_table_and_writes(runs, tmp_path, capsys):
-    from workshop.run.jobs import run_verb
+    from workshop.cli.args import run_verb
 
     assert run_verb("compare", [str(runs["base"]), str(runs["strong"]), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out

@@ -112,12 +112,15 @@ def test_mmlu_on_two_processes_equals_one(tiny_checkpoint_dir, tmp_path):
     assert "-1234.5" in (tmp_path / "two" / "samples_mmlu_philosophy.jsonl").read_text()
 
 
-def test_cli_devices_flag(tiny_checkpoint_dir, data, tmp_path, capsys):
+def test_cli_devices_flag(tiny_checkpoint_dir, data, tmp_path, capfd):
     assert main(["respond", "--model", str(tiny_checkpoint_dir), "--data", str(data), "--key", "r", "--devices", "2",
-                 "--device", "cpu", "--max-new-tokens", "4", "--out", str(tmp_path / "o.json")]) == 0
+                 "--device", "cpu", "--max-new-tokens", "4", "--batch-size", "2", "--out", str(tmp_path / "o.json")]) == 0
     assert len(read_json(tmp_path / "o.json")) == 5
+    err = capfd.readouterr().err  # both ranks write to the same stderr
+    assert "respond (r), 2 ranks" in err and "5/5" in err  # every entry counted, not rank 0's 3
+    assert "3/3" not in err and "Initializing distributed" not in err and "distributed_backend" not in err
     assert main(["respond", "--model", "http://127.0.0.1:9/v1", "--data", str(data), "--key", "r", "--devices", "2"]) == 2
-    assert "--devices applies to checkpoints" in capsys.readouterr().err
+    assert "--devices applies to checkpoints" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["phi-2-lora-4gpu.yaml", "llama-3-8b-instruct-lora-4gpu.yaml"])

@@ -139,4 +139,4 @@ def test_bad_input_is_one_line(capsys, tmp_path, tiny_checkpoint_dir, rows, extr
 def test_no_data_dir_offline_names_data_dir(capsys, monkeypatch, tiny_checkpoint_dir):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     code, errors, err = run_cli(capsys, "eval", "mmlu", "--model", str(tiny_checkpoint_dir), "--tasks", "mmlu_philosophy")
-    assert code == 2 and len(errors) == 1 and "pass --data-dir DIR" in errors[0], err
+    assert code == 2 and len(errors) == 1 and "pass --data-dir auto" in errors[0] and "or --data-dir DIR" in errors[0], err

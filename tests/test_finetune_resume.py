@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,19 +19,19 @@ import workshop
 import workshop.finetune.resume as resume
 from workshop.cli.main import main
 from workshop.finetune.progress import ProgressBar, _KeepingWriter
-from workshop.finetune.resume import STATE_PATH, Shifted
+from workshop.finetune.resume import STATE_PATH, Batches, FinetuneInterrupted, Session
 from workshop.core.paths import DATA_DIR
 
 KILLER = """
 import os, signal, sys
 import workshop.finetune.resume as resume
 STEP, SIG = int(sys.argv[2]), getattr(signal, sys.argv[3])
-at_boundary = resume.ResumableRun.at_boundary
-def kill_at(self, final=False):
-    if self.iteration // self.accum == STEP:
+step_end = resume.Session.step_end
+def kill_at(self, state):
+    if state["step_count"] == STEP:
         os.kill(os.getpid(), SIG)
-    return at_boundary(self, final)
-resume.ResumableRun.at_boundary = kill_at
+    return step_end(self, state)
+resume.Session.step_end = kill_at
 from workshop.cli.main import main
 sys.exit(main(["run", sys.argv[1]]))
 """
@@ -89,7 +90,7 @@ def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(uninterrupted, tin
                             text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     state = torch.load(out / STATE_PATH, weights_only=True)
-    assert (state["step"], state["iteration"]) == (3, 6)  # the last save_interval before step 5: steps 4-5 are lost
+    assert (state["step_count"], state["iter_num"]) == (3, 6)  # the last save_interval before step 5: steps 4-5 are lost
     assert not (out / "final").exists()
 
     assert main(["run", str(path)]) == 0  # the same command resumes
@@ -97,37 +98,45 @@ def test_sigkill_then_rerun_reaches_the_uninterrupted_weights(uninterrupted, tin
     assert "resuming at step 3 of 8" in err
     assert max_diff(lora(out), lora(uninterrupted)) <= 1e-6
     rows, whole = metrics_rows(out), metrics_rows(uninterrupted)
-    train_rows = lambda rs: [(r["iter"], r["step"], r["learning_rate"]) for r in rs if r.get("loss")]  # noqa: E731
-    assert train_rows(rows) == train_rows(whole)  # every iteration once, global numbers, same LR schedule
+    train_rows = lambda rs: [(r["iter"], r["step"], r["learning_rate"], r["tokens"], round(float(r["loss"]), 6))  # noqa: E731
+                             for r in rs if r.get("loss")]
+    assert train_rows(rows) == train_rows(whole)  # every iteration once, global numbers, same LR, tokens and losses
     val = lambda rs: [(r["step"], round(float(r["val_loss"]), 5)) for r in rs if r.get("val_loss")]  # noqa: E731
     assert val(rows) == val(whole)  # validation at the same iterations, same losses
     assert sorted(p.name for p in out.glob("step-*")) == ["step-000003", "step-000006"]
     assert not (out / "resume").exists()  # spent once final/ is written
     assert "[workshop] resumed at step 3 (iteration 6)" in (out / "train.log").read_text()
+    assert log_lines(out) == log_lines(uninterrupted)  # train.log: the same step, loss and val loss on every line
+
+
+def log_lines(out_dir: Path) -> dict[str, tuple[str, ...]]:
+    """iteration -> (step, train loss, val loss shown) from train.log's per-iteration lines (the last for each)."""
+    pattern = re.compile(r"iter (\d+) step (\d+) \| loss train: ([\d.]+), val: (\S+) \|")
+    return {m[1]: m.groups()[1:] for m in pattern.finditer((out_dir / "train.log").read_text())}
 
 
 def test_sigterm_stops_at_the_step_boundary_and_says_what_happens(uninterrupted, tiny_checkpoint_dir, tmp_path,
                                                                   monkeypatch, capsys):
     out = tmp_path / "out"
     path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out))
-    at_boundary, handler = resume.ResumableRun.at_boundary, signal.getsignal(signal.SIGTERM)
+    step_end, handler = resume.Session.step_end, signal.getsignal(signal.SIGTERM)
 
-    def term_at_5(self, final=False):
-        if self.iteration // self.accum == 5 and self.stop_signal is None:
+    def term_at_5(self, state):
+        if state["step_count"] == 5 and self.stop_signal is None:
             os.kill(os.getpid(), signal.SIGTERM)  # handled by the run: finish the step, save, stop
-        return at_boundary(self, final)
+        return step_end(self, state)
 
-    monkeypatch.setattr(resume.ResumableRun, "at_boundary", term_at_5)
+    monkeypatch.setattr(resume.Session, "step_end", term_at_5)
     assert main(["run", str(path)]) == 130
     err = capsys.readouterr().err
     assert "workshop: SIGTERM: finishing step 5 to save it, then stopping" in err
     assert ("workshop: stopped by SIGTERM at step 5 of 8. Saved: LoRA weights, optimizer, LR scheduler, data position "
             f"and RNG state of step 5 in {out / STATE_PATH}. Running the same command again resumes there and runs "
             "steps 6-8 (--force starts over)") in err
-    assert torch.load(out / STATE_PATH, weights_only=True)["step"] == 5
+    assert torch.load(out / STATE_PATH, weights_only=True)["step_count"] == 5
     assert signal.getsignal(signal.SIGTERM) is handler  # the handlers are put back
 
-    monkeypatch.setattr(resume.ResumableRun, "at_boundary", at_boundary)
+    monkeypatch.setattr(resume.Session, "step_end", step_end)
     assert main(["run", str(path)]) == 0
     assert max_diff(lora(out), lora(uninterrupted)) <= 1e-6
 
@@ -135,17 +144,17 @@ def test_sigterm_stops_at_the_step_boundary_and_says_what_happens(uninterrupted,
 def test_a_changed_recipe_does_not_resume_a_stale_state(tiny_checkpoint_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     path = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out, max_steps=4))
-    at_boundary = resume.ResumableRun.at_boundary
+    step_end = resume.Session.step_end
 
-    def stop_at_3(self, final=False):
-        if self.iteration // self.accum == 3:
+    def stop_at_3(self, state):
+        if state["step_count"] == 3:
             self.stop_signal = signal.SIGINT
-        return at_boundary(self, final)
+        return step_end(self, state)
 
-    monkeypatch.setattr(resume.ResumableRun, "at_boundary", stop_at_3)
+    monkeypatch.setattr(resume.Session, "step_end", stop_at_3)
     assert main(["run", str(path)]) == 130
     assert "stopped by Ctrl-C at step 3 of 4" in capsys.readouterr().err
-    monkeypatch.setattr(resume.ResumableRun, "at_boundary", at_boundary)
+    monkeypatch.setattr(resume.Session, "step_end", step_end)
     changed = write(tmp_path / "r.yaml", recipe(tiny_checkpoint_dir, out, max_steps=5))
     assert main(["run", str(changed)]) == 2
     err = capsys.readouterr().err
@@ -154,10 +163,42 @@ def test_a_changed_recipe_does_not_resume_a_stale_state(tiny_checkpoint_dir, tmp
     assert "starting" in capsys.readouterr().err and not (out / "resume").exists()
 
 
-def test_shifted_interval_counts_from_the_resumed_step():
-    interval = Shifted(4, offset=3)
-    assert [n for n in range(1, 10) if n % interval == 0] == [1, 5, 9]  # global steps 4, 8, 12
-    assert [n % Shifted(4, 0) for n in range(6)] == [n % 4 for n in range(6)] and int(interval) == 4
+@pytest.mark.parametrize("generator", [None, 0])  # shuffled by the global RNG, or by the loader's own generator
+def test_batches_continue_where_they_stopped_mid_epoch_at_its_end_and_past_it(generator):
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(list(range(5)), batch_size=2, shuffle=True,  # 3 batches an epoch
+                        generator=None if generator is None else torch.Generator().manual_seed(generator))
+    for taken in (2, 3, 4):
+        torch.manual_seed(1)
+        whole = Batches(loader)
+        for _ in range(taken):
+            next(whole)
+        position, rng = dict(whole.position), torch.get_rng_state()
+        rest = [next(whole).tolist() for _ in range(7)]  # the uninterrupted run's next batches, 2-3 epochs on
+        torch.manual_seed(2)  # a fresh process: the RNG elsewhere
+        resumed = Batches(loader, position)
+        torch.set_rng_state(rng)  # as `Session.batches` restores the saved step's RNG
+        assert [next(resumed).tolist() for _ in range(7)] == rest and resumed.epoch == whole.epoch >= 2
+
+
+def test_a_second_ctrl_c_names_the_step_the_first_one_announced(tmp_path, capsys):
+    """Ctrl-C in step 5 says "finishing step 5"; a second one stops at once and says step 5 did not finish."""
+    session = Session(tmp_path, "hash", {"step_count": 3, "total": 8, "finished": False}, ProgressBar())
+    session.state, session.accum, session.in_loop = {"iter_num": 9, "step_count": 4}, 2, True
+    session.install_signals()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(FinetuneInterrupted) as stopped:
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        session.restore_signals()
+    assert "workshop: Ctrl-C: finishing step 5 to save it, then stopping" in capsys.readouterr().err
+    assert str(stopped.value).startswith("stopped by Ctrl-C in step 5 of 8 before it finished. Saved: LoRA weights, "
+                                         "optimizer, LR scheduler, data position and RNG state of step 3")
+    assert "runs steps 4-8" in str(stopped.value)
+    session.state["iter_num"] = 8  # between steps (4 done, 5 not begun): it stops at step 4 and says so
+    assert session.running_step() == 4 and session.stopped_message("Ctrl-C").startswith("stopped by Ctrl-C at step 4 of 8.")
 
 
 def test_metrics_file_is_kept_up_to_the_resumed_iteration(tmp_path):
@@ -184,20 +225,14 @@ def test_progress_bar_follows_litgpts_logging(capsys):
     assert line.startswith("finetune:  50%|") and " 5/10 [" in line and "loss=1.235, val_loss=1.250" in line
 
 
-def test_a_multi_device_run_is_litgpts_own_fit_unchanged(tmp_path, capsys):
-    """FSDP shards the optimizer: a sharded run passes through to LitGPT's fit with its own arguments."""
+def test_a_multi_device_run_keeps_litgpts_save_folders_only(tmp_path, capsys):
+    """FSDP shards the optimizer: a sharded run is not saved for resume; LitGPT's step folders are its saves."""
     from types import SimpleNamespace
 
-    from workshop.finetune.resume import ResumableRun, resumable_iterator
-
-    fabric = SimpleNamespace(world_size=2, print=print)
-    kwargs = {"fabric": fabric, "train": object(), "eval": object(), "devices": 2, "num_nodes": 1}
-    calls = []
-    run = ResumableRun(tmp_path, "hash", None, ProgressBar())
-    assert run.fit(lambda **kw: calls.append(kw) or {"raw_tokens": 3}, **kwargs) == {"raw_tokens": 3}
-    assert calls == [kwargs]  # the same train/eval objects: LitGPT's save_interval and intervals untouched
-    assert "2 devices: this finetune runs LitGPT's fit as it is" in capsys.readouterr().err
-    batches = resumable_iterator(run)([1, 2])
-    assert [next(batches) for _ in range(5)] == [1, 2, 1, 2, 1] and run.iteration == 0  # LitGPT's cycling, no hooks
-    run.at_boundary(final=True)
+    fabric = SimpleNamespace(world_size=2, print=lambda *a, **k: print(*a, **k))
+    session = Session(tmp_path, "hash", None, ProgressBar())
+    state = {"iter_num": 6, "step_count": 3}
+    session.start(fabric, state, accum=2, save_interval=3, total=8)
+    assert not session.resumable and "2 devices: LitGPT's save_interval folders only" in capsys.readouterr().err
+    session.step_end(state)
     assert not (tmp_path / STATE_PATH).exists()

@@ -58,10 +58,10 @@ def test_missing_files_are_one_line_errors(tmp_path, capsys):
 
 def test_presets_load_and_bad_yaml_is_rejected(tmp_path):
     verdict = load_pretrain_config("the-verdict")
-    assert verdict.model["context_length"] == 256 and verdict.data.batch_size == 2 and verdict.data.stride == 256
+    assert verdict.model.context_length == 256 and verdict.data.batch_size == 2 and verdict.data.stride == 256
     assert (verdict.train.lr, verdict.train.weight_decay, verdict.train.num_epochs) == (0.0004, 0.1, 10)
     assert (verdict.train.eval_freq, verdict.train.eval_iter, verdict.train.seed) == (5, 5, 123)
-    assert verdict.model["attn_impl"] == "eager" and verdict.model["n_layers"] == 12  # the book's GPT-2 124M
+    assert verdict.model.attn_impl == "eager" and verdict.model.n_layers == 12  # the book's GPT-2 124M
     bad = tmp_path / "bad.yaml"
     for content, message in [
         ("train:\n  epochs: 3\n", r"bad.yaml: train.epochs: unknown key; did you mean train.num_epochs\?"),
@@ -86,3 +86,15 @@ def test_embedded_corpus_is_reproducible():
     spec.loader.exec_module(module)
     assert module.make_corpus() == DEFAULT_CORPUS.read_text(encoding="utf-8")
     assert DEFAULT_CORPUS.read_text(encoding="utf-8").count("<|endoftext|>") == module.N_TALES - 1
+
+
+def test_presets_and_the_pretrain_job_need_no_litgpt_extra():
+    """`workshop.gpt` on a base install: jsonargparse and LitGPT (the [litgpt] extra) blocked, presets still check."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor name in ('jsonargparse', 'litgpt', 'lightning', 'transformers'): sys.modules[name] = None\n"
+            "from workshop.gpt.config import load_pretrain_config\nimport workshop.gpt.jobs\n"
+            "print(load_pretrain_config('the-verdict').model.n_layers)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "12", out.stderr

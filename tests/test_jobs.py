@@ -7,8 +7,9 @@ import inspect
 
 import pytest
 
-from workshop.run.jobs import VERBS, build_parser, normalize_argv, parse_values, target
-from workshop.run.steps import STEPS
+from workshop.cli.args import normalize_argv
+from workshop.run.args import build_parser, parse_values
+from workshop.run.jobs import JOBS, STEPS, VERBS, source_params, target
 
 
 def python_defaults(func) -> dict:
@@ -32,24 +33,39 @@ def as_plain(value):
 def test_cli_default_is_the_python_default(name):
     verb = VERBS[name]
     func = target(verb.target)
-    cli = build_parser(func, name).parse_args(normalize_argv([], func, verb), _skip_validation=True)  # no flags given
+    hints = {n: p.hint for n, p in source_params(verb.target).items()}
+    cli = build_parser(func, name).parse_args(normalize_argv([], verb, hints), _skip_validation=True)  # no flags given
     for key, default in python_defaults(func).items():
         assert as_plain(cli[key]) == default, f"workshop {name} --{key}: CLI default differs from {func.__name__}'s"
 
 
-@pytest.mark.parametrize("uses", sorted(set(STEPS) - {"finetune_lora"}))  # finetune_lora: LitGPT's own signature
+@pytest.mark.parametrize("uses", sorted(u for u, job in STEPS.items() if not job.parse))  # finetune_lora: LitGPT's
 def test_step_default_is_the_python_default(uses):
     step = STEPS[uses]
-    func = target(step.job)
+    func = target(step.target)
     parsed = parse_values(func, {}, f"step {uses}", skip=set(step.owns), check_required=False)
     for key, default in python_defaults(func).items():
         if key not in step.owns:
             assert as_plain(parsed[key]) == default, f"step {uses} with.{key}: default differs from {func.__name__}'s"
 
 
-@pytest.mark.parametrize("uses", sorted(set(STEPS) - {"finetune_lora"}))
-def test_every_step_is_a_verb(uses):
-    assert STEPS[uses].job in {v.target for v in VERBS.values()}, f"step {uses} runs a job no CLI verb offers"
+def test_each_job_is_listed_once_and_none_lives_in_the_cli():
+    targets = [job.target for job in JOBS]
+    assert len(targets) == len(set(targets)), "a job function listed twice"
+    for job in JOBS:
+        for spec in filter(None, (job.target, job.show, job.parse)):
+            assert not spec.startswith("workshop.cli"), f"{spec}: the job table points into the CLI"
+            assert callable(target(spec)), spec
+
+
+def test_the_source_signature_is_the_imported_one():
+    """The fast pre-import check reads the same parameters, in the same order, as the imported function."""
+    for job in JOBS:
+        params = {n: p for n, p in inspect.signature(target(job.target)).parameters.items() if p.kind != p.VAR_KEYWORD}
+        from_source = source_params(job.target)
+        assert list(from_source) == list(params), job.target
+        assert {n for n, p in from_source.items() if p.required} == {
+            n for n, p in params.items() if p.default is inspect.Parameter.empty}, job.target
 
 
 @pytest.mark.parametrize("name", sorted(VERBS))
@@ -68,6 +84,7 @@ def test_every_flag_has_help(name):
 ])
 def test_boolean_flags_take_true_false_as_a_separate_word_too(words, progress, restart):
     verb = VERBS["gpt pretrain"]
-    func = target(verb.target)
-    parsed = build_parser(func, "gpt pretrain").parse_args(normalize_argv(words, func, verb), _skip_validation=True)
+    hints = {n: p.hint for n, p in source_params(verb.target).items()}
+    parsed = build_parser(target(verb.target), "gpt pretrain").parse_args(normalize_argv(words, verb, hints),
+                                                                         _skip_validation=True)
     assert (parsed.progress, parsed.restart) == (progress, restart)

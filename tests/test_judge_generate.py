@@ -8,6 +8,7 @@ import torch
 
 from workshop.core.errors import WorkshopError
 from workshop.judge import score
+from workshop.judge.judges import ModelJudge, TextJudge, as_judge
 from workshop.judge.generate_mode import RETRY_INSTRUCTION, generate_scores, retry_prompt
 from workshop.models.llm import load
 from workshop.models.testing import tiny_checkpoint
@@ -100,3 +101,39 @@ def test_text_judge_uses_generate_mode_and_keeps_failures(tmp_path):
     assert (tmp_path / "scores.jsonl").read_text().count("\n") == 3
     with pytest.raises(WorkshopError, match="--mode logits needs a local LitGPT judge"):
         score(ENTRIES, ["after"], judge=judge, mode="logits", progress=False)
+
+
+def test_a_fully_cached_rerun_says_it_reused_the_work(tmp_path, capsys):
+    asked = []
+
+    def judge(prompts):
+        asked.extend(prompts)
+        return ["85"] * len(prompts)
+
+    first, _ = score(ENTRIES, ["before", "after"], judge=judge, out_dir=tmp_path)
+    n = len(asked)
+    capsys.readouterr()
+    again, _ = score(ENTRIES, ["before", "after"], judge=judge, out_dir=tmp_path)
+    assert again == first and len(asked) == n  # nothing judged twice
+    err = capsys.readouterr().err
+    assert f"judge (generate): all {n} judgements reused from {tmp_path / '.cache' / 'judge-cache.jsonl'}" in err
+    assert "0items" not in err
+
+
+def test_as_judge_names_each_kind_without_opening_it(tmp_path):
+    def answers(prompts):
+        return ["50"] * len(prompts)
+
+    text = as_judge(answers)
+    assert isinstance(text, TextJudge) and as_judge(text) is text and text.name.endswith("answers")
+    assert text.resolve_mode("auto") == "generate" and text.checkpoint() is None
+    with pytest.raises(WorkshopError, match="--mode logits needs a local LitGPT judge checkpoint"):
+        text.resolve_mode("logits")
+    missing = tmp_path / "no-judge"
+    model = as_judge(str(missing))
+    assert isinstance(model, ModelJudge) and model.name == str(missing)
+    assert model.resolve_mode("auto") == "logits"  # a checkpoint reads probabilities in-process; nothing loaded yet
+    with pytest.raises(WorkshopError, match=f"no checkpoint at {missing}"):
+        model.model()
+    with pytest.raises(WorkshopError, match="--mode 'best' is not known"):
+        model.resolve_mode("best")

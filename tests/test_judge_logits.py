@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from workshop.judge import score
-from workshop.judge.logits import build_tree, score_probs, score_token_ids, summarize, tree_inputs
+from workshop.judge.logits import summarize
+from workshop.models.score_probs import build_tree, score_probs, score_token_ids, tree_inputs
 from workshop.models.llm import load
 
 from test_judge_fixtures import one_thread, tiny_digits_dir  # noqa: F401 (fixtures)

@@ -94,7 +94,8 @@ def test_workshop_phi2_recipe_is_the_workshop_command():
         ("train.max_steps=0", "train.max_steps: 0 is out of range; use a whole number of 1 or more"),
         ("quantize=nf4", "quantize: use one of bnb.nf4, bnb.nf4-dq"),
         ("precision=fp8", "precision 'fp8' is not known"),
-        ("train.lr_warmup_fraction=0.1", "Can't provide both"),
+        ("train.lr_warmup_fraction=0.1", "train.lr_warmup_fraction: LitGPT's finetune_lora does not support it"),
+        ("train.max_steps=four", "train.max_steps: expected a whole number, got 'four'"),
     ],
 )
 def test_bad_keys_and_values_fail_in_one_line(override, message, capsys):
@@ -102,6 +103,64 @@ def test_bad_keys_and_values_fail_in_one_line(override, message, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and str(SMOLLM2) in err, err
     assert "\n" not in err and err.startswith("workshop: error:")
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["train.max_steps=5"], "train.max_steps (5) must be above train.lr_warmup_steps (5): LitGPT's cosine schedule "
+                            "after the warmup divides by their difference; set --set train.lr_warmup_steps=1"),
+    (["train.max_steps=3"], "train.max_steps (3) must be above train.lr_warmup_steps (5)"),
+    (["train.lr_warmup_steps=0"], "train.lr_warmup_steps: 0 would make LitGPT's warmup divide by zero; use 1 or more"),
+    (["train.micro_batch_size=8"], "train.micro_batch_size (8) is above train.global_batch_size (4); LitGPT stops on "
+                                   "an assertion; set train.micro_batch_size to 4 or less"),
+    (["train.global_batch_size=6"], "train.global_batch_size (6) is not a multiple of train.micro_batch_size (4): "
+                                    "LitGPT would quietly train on batches of 4; set train.global_batch_size to 4 or 8"),
+    (["train.epochs=null"], "train.epochs: LitGPT's finetune_lora requires it even with train.max_steps"),
+    (["eval.max_new_tokens=null"], "eval.max_new_tokens: LitGPT's finetune_lora requires it"),
+    (["train.max_norm=1.0"], "train.max_norm: LitGPT's finetune_lora does not support it; remove it"),
+    (["optimizer.init_args.lr=-0.1"], "optimizer.init_args: AdamW refuses it (Invalid learning rate: -0.1)"),
+    (["optimizer.init_args.betas=[0.9, 1.5]"], "AdamW refuses it (Invalid beta parameter at index 1: 1.5)"),
+    (["train.min_lr=-1e-5"], "train.min_lr: -1e-05 is out of range; use a number of 0 or more"),
+    (["train.max_steps=2", "train.micro_batch_size=8"],  # both problems, in one line
+     "lr_warmup_steps=1 (or raise train.max_steps); train.micro_batch_size (8) is above train.global_batch_size (4)"),
+])
+def test_settings_litgpt_rejects_mid_run_fail_the_dry_run(overrides, message, capsys):
+    """Each of these passes LitGPT's parser and then stops its finetune_lora once running (ZeroDivisionError in the
+    LR scheduler, an assertion in gradient_accumulation_iters, validate_args) or quietly trains on other batches."""
+    argv = ["run", str(SMOLLM2), "--dry-run"] + [w for o in overrides for w in ("--set", o)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err
+
+
+def test_litgpt_divides_by_the_warmup_steps_as_the_check_says():
+    """The reference: LitGPT's own scheduler with the refused settings raises mid-run; with the fix it does not."""
+    import torch
+    from litgpt.finetune.lora import get_lr_scheduler
+
+    def run(warmup: int, max_steps: int) -> None:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        scheduler = get_lr_scheduler(optimizer, warmup_steps=warmup, max_steps=max_steps)
+        for _ in range(max_steps):
+            optimizer.step()
+            scheduler.step()
+
+    for warmup, max_steps in ((5, 5), (0, 5)):
+        with pytest.raises(ZeroDivisionError):
+            run(warmup, max_steps)
+    run(1, 5)
+
+
+def test_a_real_run_with_such_settings_stops_before_loading_the_model(tiny_checkpoint_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SMOLLM2), "--set", f"checkpoint_dir={tiny_checkpoint_dir}", "--set", f"out_dir={out}",
+                 "--set", "train.max_steps=5"]) == 2
+    assert "train.max_steps (5) must be above train.lr_warmup_steps (5)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_pipeline_finetune_step_is_checked_by_the_dry_run(capsys):
+    assert main(["run", "pipelines/quickstart", "--dry-run", "--set", "steps.3.with.train.max_steps=4"]) == 2
+    assert "train.max_steps (4) must be above train.lr_warmup_steps (4)" in capsys.readouterr().err
 
 
 def test_dry_run_prints_the_resolved_config(capsys, tiny_checkpoint_dir):

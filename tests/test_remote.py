@@ -20,11 +20,13 @@ from workshop.cli.main import main
 from workshop.core.errors import WorkshopError
 from workshop.core.io import AppendLog, read_json, read_jsonl
 from workshop.judge import score
-from workshop.judge.logits import score_token_ids, summarize
+from workshop.judge.logits import summarize
 from workshop.judge.prompt import build_prompt
-from workshop.models.remote import RemoteModel, RemoteOptions
-from workshop.judge.remote import SCORE_TEXTS, single_token_problem
+from workshop.models.llm import LoadedModel
+from workshop.models.protocol import open_model
+from workshop.models.remote import SCORE_TEXTS, RemoteModel, RemoteOptions, single_token_problem
 from workshop.respond import respond, settings_hash
+from workshop.models.score_probs import score_token_ids
 from workshop.models.testing import free_port
 
 # The fixture checkpoint uses the Alpaca prompt style, whose Input section a chat API cannot express,
@@ -79,6 +81,20 @@ def test_respond_cli_with_a_url(tiny_server, tiny_checkpoint_dir, tmp_path):
                  "--concurrency", "3", "--out", str(tmp_path / "remote.json"), *common]) == 0
     assert main(["respond", "--model", str(tiny_checkpoint_dir), "--out", str(tmp_path / "local.json"), *common]) == 0
     assert read_json(tmp_path / "remote.json") == read_json(tmp_path / "local.json")
+
+
+def test_open_model_gives_one_interface_wherever_the_model_runs(tiny_checkpoint_dir, tiny_server):
+    """`open_model` is the one edge: a checkpoint name and a URL give the same `Model` answers."""
+    here = open_model(str(tiny_checkpoint_dir), device="cpu")
+    there = open_model(tiny_server, remote=RemoteOptions(api_key_env=SERVER_KEY_ENV, top_logprobs=VOCAB))
+    assert isinstance(here, LoadedModel) and isinstance(there, RemoteModel) and open_model(here) is here
+    assert here.name == str(tiny_checkpoint_dir.resolve()) and there.name.endswith(f"(top_logprobs {VOCAB})")
+    assert here.score_probs_problem is None and there.score_probs_problem is None
+    prompts = ["Rate the answer 'Rome.' from 0 to 100.", "Give a score."]
+    local, remote_probs = here.score_probs(prompts), there.score_probs(prompts)
+    assert local.shape == remote_probs.shape == (2, 101)
+    torch.testing.assert_close(remote_probs, local.double(), atol=1e-4, rtol=1e-3)
+    assert there.generate_batch(prompts, max_new_tokens=6) == here.generate_batch(prompts, max_new_tokens=6)
 
 
 def test_judge_logits_mode_through_the_server_within_1e_3(tiny_checkpoint_dir, tiny_server, judged):

@@ -71,6 +71,17 @@ def test_resume_reuses_finished_entries_only(tiny, tmp_path):
     assert sorted(indices) == [0, 1, 2, 3, 4]  # each entry once, the cut line dropped
 
 
+def test_a_fully_cached_rerun_says_it_reused_the_work(tiny, tmp_path, capsys):
+    progress = tmp_path / "progress.jsonl"
+    first = respond(tiny, ENTRIES, "r", batch_size=2, max_new_tokens=4, progress_path=progress)
+    capsys.readouterr()
+    again = respond(tiny, ENTRIES, "r", batch_size=2, max_new_tokens=4, progress_path=progress)
+    assert again == first
+    err = capsys.readouterr().err
+    assert f"respond (r): all 5 responses reused from {progress}" in err
+    assert "0entry" not in err and "?entry/s" not in err  # no empty progress bar
+
+
 def test_sigkill_then_rerun_answers_every_entry_once(tiny_checkpoint_dir, tmp_path):
     entries = [{"instruction": f"Write a list of {i} items.", "input": "", "output": "-"} for i in range(24)]
     data = tmp_path / "test.json"

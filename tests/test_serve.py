@@ -61,8 +61,9 @@ def test_chat_equals_workshop_generate(client, tiny):
     tokens = greedy_tokens(tiny, ids, 24)
     assert r.choices[0].message.content == tiny.decode(tokens)
     assert r.choices[0].message.content.strip() == tiny.generate(PROMPT, max_new_tokens=24)
-    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (len(ids), len(tokens))
-    assert r.choices[0].finish_reason == ("length" if len(tokens) == 24 else "stop")
+    stopped = len(tokens) < 24
+    assert r.choices[0].finish_reason == ("stop" if stopped else "length")
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (len(ids), len(tokens) + stopped)  # + the stop token
     stream = client.chat.completions.create(model=NAME, messages=[{"role": "user", "content": PROMPT}], max_tokens=24,
                                             temperature=0, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == r.choices[0].message.content
@@ -164,12 +165,35 @@ def test_seeded_sampling_repeats_and_n_choices_differ(client):
         ("/completions", {"prompt": [1, 2, 99999999]}, 400, "token ids must lie in 0..50256"),
         ("/completions", {"prompt": "x", "max_tokens": -5}, 400, "max_tokens"),
         ("/completions", [1, 2], 400, "must be a JSON object"),
+        ("/completions", {"prompt": "x", "max_tokens": 1000000000}, 400,
+         "max_tokens: this model's maximum context length is 1024 tokens and the prompt is 1, so at most 1023 can be "
+         "generated, but max_tokens is 1000000000; lower it (or start the server with --clamp-max-tokens)"),
+        ("/chat/completions", {"messages": [{"role": "user", "content": "x"}], "max_completion_tokens": 5000}, 400,
+         "max_completion_tokens: this model's maximum context length is 1024 tokens"),
+        ("/completions", {"prompt": "x", "logprobs": 50305}, 400,
+         "logprobs: at most 50304 (the server's --max-logprobs), asked for 50305"),
+        ("/completions", {"prompt": "x", "n": 17}, 400, "n: at most 16 choices per request; this one asks for 17"),
     ],
 )
 def test_bad_requests_get_a_4xx_with_a_message(tiny_server, path, body, status, says):
     code, reply = post(tiny_server, path, body)
     assert code == status
     assert says in reply["error"]["message"]
+
+
+def test_clamp_max_tokens_shortens_instead_of_refusing(tiny_checkpoint_dir):
+    from workshop.serve.api import OpenAIEndpoints
+    from workshop.serve.prompts import Prompter
+    from workshop.serve.protocol import RequestError
+
+    ids = list(range(24))
+    strict, clamping = (OpenAIEndpoints(tiny_checkpoint_dir, [NAME], 256, 0.0, 20, clamp) for clamp in (False, True))
+    strict.prompter = clamping.prompter = Prompter(tiny_checkpoint_dir)
+    assert clamping._room(ids, 10**9, "max_tokens") == 1024 - 24
+    assert (strict._room(ids, 1000, "max_tokens"), strict._room(ids, None, "max_tokens")) == (1000, 256)
+    with pytest.raises(RequestError, match="at most 1000 can be generated") as refused:
+        strict._room(ids, 1001, "max_tokens")
+    assert (refused.value.status, refused.value.param) == (400, "max_tokens")
 
 
 def test_the_api_key_is_required(tiny_server):

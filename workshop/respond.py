@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from litgpt.prompts import Alpaca
 from tqdm.auto import tqdm
@@ -19,30 +20,29 @@ from tqdm.auto import tqdm
 from workshop.core.errors import WorkshopError
 from workshop.datasets.instructions import validate_entries
 from workshop.core.io import AppendLog, atomic_write_json, read_records
-from workshop.models.llm import LoadedModel, load
-from workshop.models.remote import RemoteModel, RemoteOptions, is_url
+from workshop.models.protocol import Model, open_model
+from workshop.models.remote import RemoteOptions, is_url
 from workshop.core.types import ExistingFile, NonNegativeFloat, OutputFile, PositiveInt
 
 PROTECTED_KEYS = ("instruction", "input", "output")  # the entry itself: a response never goes there
 
 
-def entry_prompt(model: LoadedModel, entry: dict[str, Any]) -> str:
-    """The entry's instruction (and input) in the checkpoint's own prompt style."""
+def entry_prompt(model: Model, entry: dict[str, Any]) -> str:
+    """The entry's instruction (and input) in the model's own prompt style."""
     instruction, extra = entry.get("instruction", ""), entry.get("input", "")
     if isinstance(model.prompt_style, Alpaca):  # the one LitGPT style with its own Input section
         return model.prompt_style.apply(instruction, input=extra)
     return model.prompt_style.apply(f"{instruction}\n\n{extra}" if extra else instruction)
 
 
-def settings_hash(model: LoadedModel, key: str, **settings: Any) -> str:
+def settings_hash(model: Model, key: str, **settings: Any) -> str:
     """Identifies a (model, key, decoding settings) run, so stale progress is never reused."""
-    name = model.identity if isinstance(model, RemoteModel) else str(model.checkpoint_dir.resolve())
-    blob = json.dumps({"model": name, "key": key, **settings}, sort_keys=True)
+    blob = json.dumps({"model": model.name, "key": key, **settings}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def respond(
-    model: LoadedModel | RemoteModel | str | Path,
+    model: Model | str | Path,
     entries: Sequence[dict[str, Any]],
     key: str,
     batch_size: int = 8,
@@ -54,11 +54,21 @@ def respond(
 ) -> list[dict[str, Any]]:
     """Copies of `entries` with `entry[key]` = the model's response; resumes from `progress_path`.
 
-    `model` is a loaded model, a `RemoteModel`, or any name the CLI takes (directory, repo id,
-    smollm2-135m-instruct, or an http(s):// server URL).
+    `model` is a `Model` (`workshop.load(...)`, a `RemoteModel`), or any name the CLI takes (directory,
+    repo id, smollm2-135m-instruct, or an http(s):// server URL).
     """
-    if not isinstance(model, (LoadedModel, RemoteModel)):
-        model = open_model(model)
+    def bar(done: int) -> Any:
+        return tqdm(total=len(entries), initial=done, desc=f"respond ({key})", unit="entry", disable=not show_progress)
+
+    replies = responses(open_model(model), entries, key, batch_size, max_new_tokens, temperature, seed, progress_path,
+                        bar, reused_note=show_progress)
+    return [{**entry, key: replies[i]} for i, entry in enumerate(entries)]
+
+
+def responses(model: Model, entries: Sequence[dict[str, Any]], key: str, batch_size: int, max_new_tokens: int,
+              temperature: float, seed: int | None, progress_path: str | Path | None, bar: Callable[[int], Any],
+              reused_note: bool = False) -> dict[int, str]:
+    """Each entry's response by index, reading and appending `progress_path`; `bar(done)` makes the progress bar."""
     run_id = settings_hash(model, key, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
                            batch_size=batch_size)  # batches change padding, so sampled output too
     prompts = [entry_prompt(model, e) for e in entries]
@@ -67,10 +77,12 @@ def respond(
     if log:
         done = {r["index"]: r["response"] for r in log.records() if r.get("run") == run_id and r["index"] < len(entries)}
     pending = sorted((i for i in range(len(entries)) if i not in done), key=lambda i: len(prompts[i]))
+    if reused_note and done and not pending:
+        print(f"respond ({key}): all {len(done)} responses reused from {progress_path}", file=sys.stderr)
     generator = model.generator(seed)  # one random stream for the whole run, not one per batch
     if generator is not None and done:  # a resumed run goes on with its own stream, not a replay
         generator.manual_seed(seed + len(done))
-    bar = tqdm(total=len(entries), initial=len(done), desc=f"respond ({key})", unit="entry", disable=not show_progress)
+    progress = bar(len(done)) if pending else None
     try:
         for start in range(0, len(pending), batch_size):
             rows = pending[start : start + batch_size]
@@ -82,21 +94,30 @@ def respond(
                 done[i] = reply
                 if log:
                     log.append({"run": run_id, "index": i, "response": reply})
-            bar.update(len(rows))
+            progress.update(len(rows))
     finally:
-        bar.close()
+        if progress is not None:
+            progress.close()
         if log:
             log.close()
-    return [{**entry, key: done[i]} for i, entry in enumerate(entries)]
+    return done
 
 
-def open_model(model: str | Path, device: str | None = None, remote: RemoteOptions | None = None) -> Any:
-    """A server URL opens a `RemoteModel`; any other name loads the checkpoint onto `device`."""
-    if is_url(model):
-        return RemoteModel(str(model), remote)
-    from workshop.models.checkpoints import resolve_checkpoint
+def respond_rank(fabric: Any, checkpoint: Path, entries: list[dict], key: str, batch_size: int, max_new_tokens: int,
+                 temperature: float, seed: int | None, progress: Path | None) -> list[str] | None:
+    """One rank's share of `respond` (whole batches, see `distributed.shard`), resumable from its own progress
+    file; every entry's response on rank 0, None on the other ranks."""
+    from workshop.models import distributed
+    from workshop.models.llm import load
 
-    return load(resolve_checkpoint(model, build=True), device=device)
+    rank, world = fabric.global_rank, fabric.world_size
+    model = load(checkpoint, device=fabric.device)
+    prompts = [entry_prompt(model, e) for e in entries]
+    idx = distributed.shard(sorted(range(len(entries)), key=lambda i: len(prompts[i])), batch_size, rank, world)
+    replies = responses(model, [entries[i] for i in idx], key, batch_size, max_new_tokens, temperature, seed,
+                        distributed.rank_path(progress, rank, world) if progress else None,
+                        lambda done: distributed.RankProgress(fabric, len(entries), f"respond ({key})", "entry", done))
+    return distributed.gather(fabric, len(entries), idx, [replies[j] for j in range(len(idx))])
 
 
 def respond_file(
@@ -145,15 +166,16 @@ def respond_file(
             raise WorkshopError("--devices applies to checkpoints; a server spreads its own load (use --concurrency)")
         from workshop.models.checkpoints import resolve_checkpoint
 
-        result = distributed.launch(distributed.respond_rank, str(resolve_checkpoint(model, build=True)), entries, key,
-                                    batch_size, max_new_tokens, temperature, seed, progress, devices=devices,
-                                    num_nodes=num_nodes, device=device)
-        if result is None:  # a node other than the first: rank 0 writes the output
+        replies = distributed.launch(respond_rank, resolve_checkpoint(model, build=True), entries, key, batch_size,
+                                     max_new_tokens, temperature, seed, progress, devices=devices, num_nodes=num_nodes,
+                                     device=device)
+        if replies is None:  # a node other than the first: rank 0 writes the output
             return None
         distributed.remove_rank_files(progress, world)
+        result = [{**entry, key: reply} for entry, reply in zip(entries, replies)]
     else:
-        loaded = open_model(model, device, remote)
-        result = respond(loaded, entries, key, batch_size, max_new_tokens, temperature, seed, progress_path=progress)
+        result = respond(open_model(model, device, remote), entries, key, batch_size, max_new_tokens, temperature,
+                         seed, progress_path=progress)
     atomic_write_json(out, result, indent=4)
     progress.unlink(missing_ok=True)
     return out

@@ -1,1 +1,1 @@
-"""The `workshop` command: argument parsing on top of the job table, and what each verb prints."""
+"""The `workshop` command: the entry point, the verb list and the command-line grammar on top of the job table."""

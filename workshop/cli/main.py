@@ -1,9 +1,10 @@
 """The `workshop` command: each verb is a job function whose signature jsonargparse reads.
 
 `workshop VERB [flags]` (or `workshop GROUP VERB`, e.g. `workshop eval mmlu`) parses the
-flags of the job named in `workshop.run.jobs.VERBS` and calls it; `--config FILE` takes the same
+flags of the job listed in `workshop.run.jobs.JOBS` and calls it; `--config FILE` takes the same
 keys as YAML. The verb list is read from the sources' docstrings, so `workshop --help` does
-not import torch. User errors (`WorkshopError`) print one line and exit 2.
+not import torch. User errors (`WorkshopError`) print one line and exit 2. The process-wide
+settings the libraries read are made here, once (`settings`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Sequence
 
 from workshop import __version__
 from workshop.core.errors import WorkshopError, closest
-from workshop.run.jobs import VERBS, run_verb, summary_line
+from workshop.cli.args import run_verb
+from workshop.run.jobs import VERBS, summary_line
 
 INTERRUPTED = "workshop: interrupted; finished work is saved, re-run the same command to resume"
 
@@ -37,9 +39,18 @@ def split_verb(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+def settings() -> None:
+    """Process-wide settings of the command: no TensorFlow behind transformers (seconds of imports and log
+    noise for nothing); jsonargparse reads dataclass attribute docstrings into --help, as `litgpt` does."""
+    from jsonargparse import set_docstring_parse_options
+
+    os.environ.setdefault("USE_TF", "0")
+    set_docstring_parse_options(attribute_docstrings=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    os.environ.setdefault("USE_TF", "0")  # transformers would import TensorFlow (seconds, log noise) for nothing
+    settings()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--version"]:
         print(f"workshop {__version__}")

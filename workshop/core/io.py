@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from workshop.core.errors import WorkshopError
+from workshop.core.paths import user_path
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
@@ -66,7 +67,7 @@ def _check_file(path: Path) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file; a missing, empty or malformed file is a one-line WorkshopError."""
-    path = Path(path)
+    path = user_path(path)
     _check_file(path)
     text = path.read_text(encoding="utf-8")
     if not text.strip():
@@ -83,7 +84,7 @@ def numbered_jsonl(path: str | os.PathLike, skip_bad_last_line: bool = False) ->
     `skip_bad_last_line` tolerates a truncated final line, as left by a process killed
     mid-write in an append-only progress file.
     """
-    path = Path(path)
+    path = user_path(path)
     _check_file(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines, start=1):
@@ -109,7 +110,7 @@ def read_jsonl(path: str | os.PathLike) -> list[Any]:
 
 def read_records(path: str | os.PathLike) -> list[Any]:
     """Read a list of records from `.json` (a list) or `.jsonl` (one per line)."""
-    path = Path(path)
+    path = user_path(path)
     if path.suffix == ".jsonl":
         rows = read_jsonl(path)
         if not rows:

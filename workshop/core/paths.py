@@ -16,6 +16,7 @@ from pathlib import Path
 from workshop.core.errors import WorkshopError
 
 SHIPPED_FOLDERS = ("recipes", "data", "evals")
+SHIPPED = "workshop:"  # prefix naming a file shipped with the toolkit: workshop:data/instructions/instruction-data.json
 
 
 def shipped_dir(name: str) -> Path:
@@ -37,6 +38,13 @@ def shipped_file(relative: str | Path) -> Path:
         raise WorkshopError(f"workshop:{relative}: shipped files are under {', '.join(f + '/' for f in SHIPPED_FOLDERS)}; "
                             "e.g. workshop:data/instructions/instruction-data.json")
     return shipped_dir(parts[0]).joinpath(*parts[1:])
+
+
+def user_path(value: str | os.PathLike) -> Path:
+    """A path as people give it: as is, or the shipped file a `workshop:PATH` names (flags, recipes and
+    Python calls all read paths through this)."""
+    text = os.fspath(value)
+    return shipped_file(text[len(SHIPPED):]) if text.startswith(SHIPPED) else Path(text)
 
 
 def cache_dir() -> Path:

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from workshop.core.types import ClosedUnitInterval, OutputDir, PositiveInt
 from workshop.core.errors import WorkshopError
+from workshop.core.paths import user_path
 from workshop.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, numbered_jsonl, read_json
 
 KEYS = ("instruction", "input", "output")
@@ -55,8 +56,9 @@ def validate_entries(entries: Any, path: str | os.PathLike = "<data>", labels: S
 
 
 def load_instructions(path: str | os.PathLike) -> list[dict]:
-    """Read and validate an Alpaca JSON list (`.json`) or one entry per line (`.jsonl`)."""
-    path = Path(path)
+    """Read and validate an Alpaca JSON list (`.json`) or one entry per line (`.jsonl`); `workshop:PATH` names a
+    shipped file (`workshop:data/instructions/instruction-data.json`), as in recipes and flags."""
+    path = user_path(path)
     if path.suffix != ".jsonl":
         return validate_entries(read_json(path), path)
     rows = list(numbered_jsonl(path))

@@ -78,7 +78,6 @@ def classify(
         out_dir: folder for classify.json and predictions.jsonl
     """
     import workshop
-    from workshop.models.checkpoints import resolve_checkpoint
     from workshop.models.engine import tail_logits
 
     template = load_template(prompt)
@@ -88,7 +87,7 @@ def classify(
     scored = scored[:limit] if limit is not None else scored
     if not scored:
         raise WorkshopError(f"{data}: no rows left to score after taking {shots} shots; add data or lower --shots")
-    loaded = workshop.load(resolve_checkpoint(model_dir), device=device)
+    loaded = workshop.load(model_dir, device=device)
     predictions = []
     for start in tqdm(range(0, len(scored), batch_size), desc="classify", unit="batch"):
         batch = scored[start : start + batch_size]

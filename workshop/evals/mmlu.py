@@ -19,10 +19,12 @@ from typing import Any, Sequence
 
 from workshop.core.errors import WorkshopError
 from workshop.core.io import atomic_write_json, atomic_write_jsonl, atomic_write_text, read_json
+from workshop.models.remote import is_url
 
 BACKENDS = ("native", "hf")
 HUB_URL = "https://huggingface.co"
-DATA_DIR_HINT = "offline, pass --data-dir DIR with the official MMLU layout test/<subject>_test.csv"
+DATA_DIR_HINT = ("offline, pass --data-dir auto (the local copy `workshop data mmlu` writes or install.sh installs), "
+                 "or --data-dir DIR with the official MMLU layout test/<subject>_test.csv")
 
 
 def parse_tasks(tasks: str | Sequence[str]) -> list[str]:
@@ -118,6 +120,8 @@ def evaluate(
     log_samples: bool = False,
     devices: int = 1,
     num_nodes: int = 1,
+    served_model: str | None = None,
+    tokenizer: str | None = None,
 ) -> dict | None:
     """Evaluate checkpoint `model_dir` on lm-eval `tasks`; returns lm-eval's results dict.
 
@@ -125,41 +129,59 @@ def evaluate(
     backend, wall time and bytes of any converted copy. With `out_dir`, writes results.json
     and results.md there (and the hf backend keeps its converted copy in `out_dir/hf-model`).
     `devices` x `num_nodes` > 1 splits the log-likelihood batches across ranks (native backend,
-    `workshop.models.distributed.sharded_lm`), each rank resumable from its log in `out_dir/.cache`;
-    nodes other than the first get None.
+    `workshop.evals.sharded`), each rank resumable from its log in `out_dir/.cache`;
+    nodes other than the first get None. A `model_dir` that is a URL (http://HOST:PORT/v1) is a
+    served model, scored through lm-eval's own `local-completions` client (see `served`): its
+    `served_model` id (default: the only one listed) and `tokenizer` (default: that id).
     """
     from lm_eval import simple_evaluate
 
-    from workshop.models.checkpoints import resolve_checkpoint
+    from workshop.evals.quiet import without_git_noise
     from workshop.evals.task_index import resolve_names, task_manager
+    from workshop.models.checkpoints import resolve_checkpoint
 
     if backend not in BACKENDS:
         raise WorkshopError(f"--backend {backend!r} is not known; use one of: {', '.join(BACKENDS)}")
     if num_fewshot < 0 or batch_size < 1:
         raise WorkshopError("--num-fewshot must be >= 0 and --batch-size >= 1")
-    model_dir = resolve_checkpoint(model_dir)
+    served = is_url(model_dir)
+    if served and (devices * num_nodes > 1 or backend != "native"):
+        raise WorkshopError("--model URL is scored by the server through lm-eval's local-completions client; "
+                            "drop --devices/--num-nodes and --backend hf")
+    model_dir = model_dir if served else resolve_checkpoint(model_dir)
+    data_dir = resolve_data_dir(data_dir)  # "auto" as on the CLI
     logging.getLogger("lm_eval").setLevel(logging.ERROR)  # lm-eval logs every config override as a warning
     manager = task_manager()
     tasks_arg = task_list(manager, resolve_names(parse_tasks(tasks)), data_dir, num_fewshot)
     sharded = devices * num_nodes > 1
     if sharded and backend != "native":
         raise WorkshopError("--devices > 1 runs the native backend only; drop --backend hf")
-    lm, facts = (None, {"converted_bytes": 0, "load_s": 0.0}) if sharded else load_lm(
-        model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
+    if served:
+        from workshop.evals.served import served_lm
+
+        start = time.perf_counter()
+        lm = served_lm(model_dir, served_model, tokenizer, batch_size, out_dir)
+        backend, facts = "local-completions", {"converted_bytes": 0, "load_s": time.perf_counter() - start,
+                                               "served_model": lm.model, "tokenizer": lm.tokenizer.name_or_path}
+    else:
+        lm, facts = (None, {"converted_bytes": 0, "load_s": 0.0}) if sharded else load_lm(
+            model_dir, backend, batch_size, device, Path(out_dir) if out_dir is not None else None)
     start = time.perf_counter()
     try:
-        if sharded:
-            from workshop.models.distributed import launch, mmlu_rank
+        with without_git_noise():  # lm-eval looks up a git commit; outside a repository git says `fatal: ...`
+            if sharded:
+                from workshop.evals.sharded import mmlu_rank
+                from workshop.models.distributed import launch
 
-            results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
-                             rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
-            if results is None:  # a node other than the first
-                return None
-        else:
-            results = simple_evaluate(
-                model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-                task_manager=manager, log_samples=True,  # per-question outcomes, for paired comparisons
-            )
+                results = launch(mmlu_rank, model_dir, tasks_arg, manager, num_fewshot, limit, batch_size,
+                                 rank_log(out_dir, model_dir), devices=devices, num_nodes=num_nodes, device=device)
+            else:
+                results = simple_evaluate(
+                    model=lm, tasks=tasks_arg, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
+                    task_manager=manager, log_samples=True,  # per-question outcomes, for paired comparisons
+                )
+        if results is None:  # a node other than the first
+            return None
     except (ConnectionError, OSError) as e:
         if data_dir is not None:
             raise
@@ -226,7 +248,11 @@ def saved_results(model: str) -> Path | None:
 
 
 def compare_dir(out_dir: Path, index: int, model: str) -> Path:
-    """Where `compare` keeps the results of its `index`-th model."""
+    """Where `compare` keeps the results of its `index`-th model (a served one's named after host and port)."""
+    if is_url(model):
+        from urllib.parse import urlparse
+
+        return out_dir / f"{index}-{urlparse(model).netloc.replace(':', '_')}"
     return out_dir / f"{index}-{Path(model).name}"
 
 

@@ -59,11 +59,10 @@ def perplexity(
         out_dir: folder for perplexity.json
     """
     import workshop
-    from workshop.models.checkpoints import resolve_checkpoint
     from workshop.models.engine import sequence_losses
 
     texts = read_texts(data, field)
-    loaded = workshop.load(resolve_checkpoint(model_dir), device=device)
+    loaded = workshop.load(model_dir, device=device)
     tok = loaded.tokenizer
     prefix = tok.bos_id if tok.bos_id is not None else tok.eos_id
     max_length = max_length or loaded.model.max_seq_length

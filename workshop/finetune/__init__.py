@@ -1,7 +1,7 @@
-"""LoRA finetuning on LitGPT's own `finetune_lora`: resumable runs, a progress bar, label-word classifiers.
+"""LoRA finetuning: LitGPT's `finetune_lora` loop, owned here so it resumes; a progress bar; the run for recipes.
 
-- `run`: calls `litgpt.finetune.lora.setup` in-process with the hooks below
-- `resume`: save/restore LoRA weights, optimizer, scheduler, data position and RNG at step boundaries
-- `progress`: the tqdm bar fed by LitGPT's logging, metrics.csv kept across resumes, train.log
-- `labels`: the `LabelWords` DataModule and `workshop data classify-to-instructions`
+- `loop`: LitGPT's setup / main / fit from its public pieces, with full.py's resumable state dict
+- `resume`: save/restore LoRA weights, optimizer, scheduler, data position and RNG; stop on signals
+- `progress`: the tqdm bar fed by `fabric.log_dict`, metrics.csv kept across resumes, train.log
+- `run`: `run_finetune`, what `workshop run` calls for a `finetune_lora` recipe
 """

@@ -1,11 +1,11 @@
-"""What a finetune shows and keeps: a progress bar fed by LitGPT's own logging, its lines in a log file.
+"""What a finetune shows and keeps: a progress bar fed by the loop's logging, its lines in a log file.
 
 `ProgressBar` is a Lightning Fabric `Logger` added next to LitGPT's CSV logger, so every
-`fabric.log_dict` LitGPT makes (train loss per step, val loss per evaluation, the final
-validation) moves the bar: steps done / total, ETA, latest train and val loss.
+`fabric.log_dict` the loop makes (LitGPT's keys: train loss per step, val loss per evaluation,
+the final validation) moves the bar: steps done / total, ETA, latest train and val loss.
 `AppendingCSVLogger` is LitGPT's CSV logger that, for a resumed run, keeps writing the
 interrupted run's `metrics.csv` (rows past the resumed step are dropped: they were logged
-after the last save). `train_log` sends LitGPT's printed lines to `out_dir/train.log`.
+after the last save). `train_log` sends the loop's printed lines to `out_dir/train.log`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ LOG_NAME = "train.log"
 
 
 class ProgressBar(Logger):
-    """A tqdm bar over optimizer steps, moved by the metrics LitGPT logs."""
+    """A tqdm bar over optimizer steps, moved by the metrics the loop logs."""
 
     def __init__(self) -> None:
         super().__init__()

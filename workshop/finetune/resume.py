@@ -1,41 +1,27 @@
-"""Resumable LoRA finetuning around LitGPT's own `fit` loop (litgpt/finetune/lora.py, LitGPT 0.5.13).
+"""What makes a LoRA finetune resumable: the saved state, the data position, the RNG, and stopping on signals.
 
-LitGPT's LoRA script cannot resume (LitGPT issue #2021): `fit` counts steps from 0 in local
-variables and keeps the data position in a `CycleIterator` it builds itself. We do not copy
-the loop; `ResumableRun` hooks the three things `fit` reaches through names we can wrap:
-
-- `fit` itself (wrapped): before LitGPT's loop runs, a saved state puts back the LoRA
-  weights, the optimizer and the LR scheduler; `fit` gets `max_steps` less the steps done,
-  and its eval/log intervals as `Shifted` ints, so `step_count % eval.interval` counts from
-  the resumed step (an int subclass whose `__rmod__` adds the offset: Python asks the right
-  operand first when it subclasses the left one). `fabric.log_dict` adds the same offsets, so
-  metrics.csv holds the global iteration and step. LitGPT's own step-NNNNNN folders are
-  written by the hook (named with the global step), with LitGPT's `save_lora_checkpoint`.
-- `CycleIterator` (subclassed): it knows the epoch, the batches taken in it and the
-  shuffle's generator state at the epoch's start, replays the epoch's order on resume, and
-  at every optimizer-step boundary (the moment `fit` asks for the next batch) calls the hook:
-  save every `train.save_interval` steps, and stop cleanly after Ctrl-C / SIGTERM.
-- the RNG states (torch, CUDA, Python, NumPy) are saved with the rest and restored at that
-  same moment, so dropout and LitGPT's sampled examples continue the uninterrupted run's.
-
-One file, `out_dir/resume/state.pth` (latest only, written atomically, read with
-`weights_only=True`), holds all of it. A SIGKILL loses at most `save_interval` steps.
+LitGPT's LoRA script cannot resume (LitGPT issue #2021); its full finetune can (`litgpt/finetune/full.py`:
+a state dict of model, optimizer, scheduler, `iter_num` and `step_count`). `workshop.finetune.loop`
+keeps that state dict, and a `Session` saves it to one file, `out_dir/resume/state.pth` (latest only,
+written atomically, read with `weights_only=True`), with what full.py leaves out so that a resumed run
+equals an uninterrupted one: only the LoRA weights (not the frozen base model), the data loader's
+position (`Batches`: the epoch, the batches taken in it and the shuffle's RNG at the epoch's start, so
+the epoch's order is replayed), every RNG (dropout, LitGPT's sampled example), the running loss's window
+and the token counts. It is saved every `train.save_interval` steps and, after Ctrl-C / SIGTERM, at the
+end of the running step; a SIGKILL loses at most `save_interval` steps.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
-from litgpt.utils import CycleIterator
 from tqdm.auto import tqdm
 
 from workshop.core.errors import WorkshopError
@@ -47,20 +33,6 @@ SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 class FinetuneInterrupted(KeyboardInterrupt):
     """Training stopped on a signal; the message says what was saved and how to continue."""
-
-
-class Shifted(int):
-    """An interval that counts from `offset`: `n % Shifted(k, offset) == (n + offset) % k`."""
-
-    offset: int
-
-    def __new__(cls, value: int, offset: int) -> "Shifted":
-        obj = super().__new__(cls, value)
-        obj.offset = offset
-        return obj
-
-    def __rmod__(self, n: int) -> int:  # type: ignore[override]
-        return (n + self.offset) % int(self)
 
 
 def rng_states() -> dict[str, Any]:
@@ -87,140 +59,149 @@ def load_state(path: Path) -> dict[str, Any]:
     except Exception as e:  # truncated, not a torch file, pickled code
         raise WorkshopError(f"{path}: unreadable resume state ({type(e).__name__}); delete it to start over, "
                             "or re-run with --force") from None
-    if not isinstance(state, dict) or "step" not in state:
+    if not isinstance(state, dict) or "step_count" not in state:
         raise WorkshopError(f"{path}: not a workshop resume state; delete it or re-run with --force")
     return state
 
 
-class ResumableRun:
-    """The hooks of one finetune run: restore, save at step boundaries, stop on signals."""
+class Batches:
+    """LitGPT's `CycleIterator` over the train loader that knows its position and can replay it on resume."""
 
-    def __init__(self, out_dir: Path, recipe_hash: str, state: dict[str, Any] | None, progress: Any) -> None:
-        self.out_dir, self.hash, self.state, self.progress = Path(out_dir), recipe_hash, state, progress
+    def __init__(self, loader: Any, position: dict[str, Any] | None = None) -> None:
+        self.loader, self.iterator = loader, None
+        self.position = dict(position) if position else {"epoch": 0, "batches": 0}
+        self.epoch = self.position["epoch"]
+        if position:  # the saved epoch's order, its taken batches skipped
+            self._start_epoch(replay=True)
+            for _ in range(self.position["batches"]):
+                next(self.iterator)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self.iterator is None:
+            self._start_epoch(replay=False)
+        try:
+            batch = next(self.iterator)
+        except StopIteration:
+            self.epoch += 1
+            self.position = {"epoch": self.epoch, "batches": 0}
+            self._start_epoch(replay=False)
+            batch = next(self.iterator)
+        self.position["batches"] += 1
+        return batch
+
+    def _start_epoch(self, replay: bool) -> None:
+        """A fresh pass over the loader; its shuffle draws from the global RNG or the loader's generator."""
+        generator = getattr(self.loader, "generator", None)
+        if replay:
+            torch.set_rng_state(self.position["epoch_rng"])
+            if generator is not None:
+                generator.set_state(self.position["epoch_generator"])
+        else:
+            self.position["epoch_rng"] = torch.get_rng_state()
+            self.position["epoch_generator"] = generator.get_state() if generator is not None else None
+        self.iterator = iter(self.loader)
+
+
+class Session:
+    """One finetune run's resume file, signals and messages; `loop` calls it at each step's end."""
+
+    def __init__(self, out_dir: Path, recipe_hash: str, saved: dict[str, Any] | None, progress: Any) -> None:
+        self.out_dir, self.hash, self.saved, self.progress = Path(out_dir), recipe_hash, saved, progress
         self.path = self.out_dir / STATE_PATH
-        self.step = state["step"] if state else 0  # optimizer steps done (global)
-        self.iteration = state["iteration"] if state else 0  # micro-batches done (global)
-        self.saved_step: int | None = self.step if state else None
-        self.handled = self.step
-        self.elapsed = state["elapsed_s"] if state else 0.0
-        self.metrics_file: str | None = state.get("metrics_file") if state else None
+        self.saved_step: int | None = saved["step_count"] if saved else None
+        self.metrics_file: str | None = saved.get("metrics_file") if saved else None
+        self.resumable = True  # single device; a sharded (FSDP) run is not (see `start`)
+        self.state: dict[str, Any] = {"iter_num": 0, "step_count": saved["step_count"] if saved else 0}
+        self.saved_finished: bool = bool(saved and saved["finished"])
+        self.accum, self.total = 1, saved["total"] if saved else 0
+        self.save_interval: int | None = None
         self.stop_signal: int | None = None
         self.in_loop = False
-        self.resumable = True  # single device; a sharded run only passes through (see `fit`)
-        self.total = 0
-        self.position: dict[str, Any] = dict(state["position"]) if state else {"epoch": 0, "batches": 0}
-        self.ctx: dict[str, Any] = {}
         self._old_handlers: dict[int, Any] = {}
 
-    # --- LitGPT's fit, wrapped --------------------------------------------------------------
-    def fit(self, litgpt_fit: Any, **kwargs: Any) -> dict:
-        """Restore the saved state, run LitGPT's `fit` for the steps left, save at its end."""
-        fabric, train, eval = kwargs["fabric"], kwargs["train"], kwargs["eval"]
-        self.ctx = kwargs
-        if fabric.world_size > 1:  # sharded (FSDP) state is not ours to save: LitGPT's own loop, as it is
-            self.resumable = False
-            fabric.print(f"workshop: {fabric.world_size} devices: this finetune runs LitGPT's fit as it is, with its "
-                         "own save_interval folders; an interrupted multi-device run starts over (resume: devices 1)",
-                         file=sys.stderr)  # stdout goes to train.log
-            return litgpt_fit(**kwargs)
-        self.accum = train.gradient_accumulation_iters(kwargs["devices"], kwargs["num_nodes"])
-        self.epochs = train.epochs
-        self.total = int(min(train.epochs * len(kwargs["train_dataloader"]) // self.accum, train.max_steps or float("inf")))
-        self.save_interval = train.save_interval
-        if self.state:
-            self._restore(kwargs["model"], kwargs["optimizer"], kwargs["scheduler"])
-        self.progress.start(self.total, self.step)
-        log_dict = fabric.log_dict
-        fabric.log_dict = self._shifted_log(log_dict)
-        fit_train = dataclasses.replace(
-            train, max_steps=train.max_steps - self.step if train.max_steps else None, save_interval=None,
-            log_interval=Shifted(train.log_interval, self.iteration))
-        fit_eval = dataclasses.replace(eval, interval=Shifted(eval.interval, self.step),
-                                       initial_validation=eval.initial_validation and not self.state)
-        self.started = time.perf_counter()
-        try:
-            self.in_loop = True
-            if self.step >= self.total:  # trained to the end before (interrupted while merging)
-                counts = {"raw_tokens": 0, "raw_tokens_plus_prompt_template": 0,
-                          "raw_tokens_plus_prompt_template_and_padding": 0}
-            else:
-                counts = litgpt_fit(**{**kwargs, "train": fit_train, "eval": fit_eval})
-            self.at_boundary(final=True)
-        finally:
-            self.in_loop = False
-            fabric.log_dict = log_dict
-        return counts
+    def start(self, fabric: Any, state: dict[str, Any], accum: int, save_interval: int | None, total: int) -> None:
+        """Adopt loop.main's `state` dict; put the saved LoRA weights, optimizer, scheduler and counters into it."""
+        self.state, self.accum, self.save_interval, self.total = state, accum, save_interval, total
+        if fabric.world_size > 1:  # sharded (FSDP) optimizer state: LitGPT's step folders only, as LitGPT does
+            self.resumable, self.saved = False, None
+            fabric.print(f"workshop: {fabric.world_size} devices: LitGPT's save_interval folders only; an interrupted "
+                         "multi-device run starts over (resume: devices 1)", file=sys.stderr)  # stdout: train.log
+        if self.saved:
+            model, lora = state["model"], self.saved["lora"]
+            if set(lora) != {k for k in model.state_dict() if "lora_" in k}:
+                raise WorkshopError(f"{self.path}: its LoRA weights do not fit this model and LoRA settings; "
+                                    "re-run with --force to start over")
+            model.load_state_dict(lora, strict=False)
+            state["optimizer"].load_state_dict(self.saved["optimizer"])
+            state["scheduler"].load_state_dict(self.saved["scheduler"])
+            for key in ("iter_num", "step_count", "finished"):
+                state[key] = self.saved[key]
+        self.progress.start(total, state["step_count"])
 
-    def _shifted_log(self, log_dict: Any) -> Any:
-        def log(metrics: dict[str, Any], step: int | None = None) -> None:
-            offsets = {"iter": self.base_iteration, "step": self.base_step}
-            metrics = {k: v + offsets[k] if k in offsets else v for k, v in metrics.items()}
-            log_dict(metrics, step=None if step is None else step + self.base_iteration)
-        self.base_iteration, self.base_step = self.iteration, self.step
-        return log
+    def batches(self, loader: Any, state: dict[str, Any], device: torch.device) -> Batches:
+        """The train batches from the saved position; the RNGs, token counts and losses as at the saved step's end."""
+        saved = self.saved
+        state["batches"] = Batches(loader, saved["position"] if saved else None)
+        if saved:
+            set_rng_states(saved["rng"])
+            for key, value in saved["token_counts"].items():
+                state["token_counts"][key] += value
+            state["step_losses"] = [loss.to(device) for loss in saved["step_losses"]]
+            state["val_loss"] = saved["val_loss"]
+            tqdm.write(f"workshop: resuming at step {state['step_count']} of {self.total} from {self.path}",
+                       file=sys.stderr)
+            print(f"[workshop] resumed at step {state['step_count']} (iteration {state['iter_num']}) from {self.path}")
+        return state["batches"]
 
-    def _restore(self, model: Any, optimizer: Any, scheduler: Any) -> None:
-        lora = self.state["lora"]
-        expected = {k for k in model.state_dict() if "lora_" in k}
-        if set(lora) != expected:
-            raise WorkshopError(f"{self.path}: its LoRA weights do not fit this model and LoRA settings; "
-                                "re-run with --force to start over")
-        model.load_state_dict(lora, strict=False)
-        optimizer.load_state_dict(self.state["optimizer"])
-        scheduler.load_state_dict(self.state["scheduler"])
-        tqdm.write(f"workshop: resuming at step {self.step} of {self.total} from {self.path}", file=sys.stderr)
-        print(f"[workshop] resumed at step {self.step} (iteration {self.iteration}) from {self.path}; "
-              "LitGPT's iter/step counters on the lines below count from there; metrics.csv holds the global ones")
-
-    # --- step boundaries (called by the data iterator and at the end of fit) ------------------
-    def at_boundary(self, final: bool = False) -> None:
-        """After each optimizer step: LitGPT's step folder and our state every save_interval; stop if asked."""
+    def step_end(self, state: dict[str, Any]) -> None:
+        """After each optimizer step (and LitGPT's save_interval folder): our state with it; stop if asked."""
         if not self.resumable:
             return
-        step = self.iteration // self.accum
-        if step != self.handled:
-            self.handled = self.step = step
-            if self.save_interval and step % self.save_interval == 0:
-                self.save(lora_folder=True)
-        if final and self.saved_step != self.step:
-            self.save()
+        if self.save_interval and state["step_count"] % self.save_interval == 0:
+            self.save(state)
         if self.stop_signal is not None:
-            if self.saved_step != self.step and self.step > 0:
-                self.save()
+            if self.saved_step != state["step_count"]:
+                self.save(state)
             raise FinetuneInterrupted(self.stopped_message(SIGNAL_NAMES.get(self.stop_signal, "a signal")))
 
-    def save(self, lora_folder: bool = False) -> None:
-        """Write the resumable state (and, at save_interval, LitGPT's step-NNNNNN LoRA folder)."""
-        import litgpt.finetune.lora as lora
+    def finish(self, state: dict[str, Any]) -> None:
+        """Training is over: saved as finished, so an interruption from here on resumes at the final merge."""
+        self.in_loop = False
+        if self.resumable:
+            self.save(state, finished=True)
 
-        kw = self.ctx
-        model = kw["model"]
-        if lora_folder:  # what LitGPT's fit writes at save_interval, named with the global step
-            file = self.out_dir / f"step-{self.step:06d}" / "lit_model.pth.lora"
-            file.parent.mkdir(parents=True, exist_ok=True)
-            lora.save_lora_checkpoint(kw["fabric"], model, file)
-            lora.copy_config_files(kw["checkpoint_dir"], file.parent)
-            lora.save_hyperparameters(lora.setup, file.parent)
-            lora.save_prompt_style(kw["data"].prompt_style, file.parent)
-        state = {
-            "step": self.step, "iteration": self.iteration, "recipe_hash": self.hash,
-            "lora": {k: v.detach().cpu() for k, v in model.state_dict().items() if "lora_" in k},
-            "optimizer": kw["optimizer"].state_dict(), "scheduler": kw["scheduler"].state_dict(),
-            "rng": rng_states(), "position": dict(self.position), "metrics_file": self.metrics_file,
-            "elapsed_s": self.elapsed + time.perf_counter() - self.started,
-        }
-        atomic_torch_save(self.path, state)
-        self.saved_step = self.step
+    def save(self, state: dict[str, Any], finished: bool = False) -> None:
+        """Write `out_dir/resume/state.pth`: what full.py saves (LoRA weights only) plus position, RNG, losses."""
+        atomic_torch_save(self.path, {
+            "iter_num": state["iter_num"], "step_count": state["step_count"], "total": self.total, "finished": finished,
+            "recipe_hash": self.hash, "metrics_file": self.metrics_file,
+            "lora": {k: v.detach().cpu() for k, v in state["model"].state_dict().items() if "lora_" in k},
+            "optimizer": state["optimizer"].state_dict(), "scheduler": state["scheduler"].state_dict(),
+            "position": dict(state["batches"].position), "rng": rng_states(),
+            "token_counts": {k: int(v) for k, v in state["token_counts"].items()},
+            "step_losses": [loss.detach().cpu() for loss in state["step_losses"]], "val_loss": state["val_loss"],
+        })
+        self.saved_step, self.saved_finished = state["step_count"], finished
+
+    def running_step(self) -> int:
+        """The step being trained now: one past the last finished step once its first micro-batch began."""
+        done = self.state["step_count"]
+        return done + 1 if self.in_loop and self.state["iter_num"] > done * self.accum else done
 
     def stopped_message(self, why: str) -> str:
-        """Exactly what was saved and what the same command will do next."""
+        """Exactly which step it stopped at, what was saved and what the same command will do next."""
+        done, running, of = self.state["step_count"], self.running_step(), f" of {self.total}" if self.total else ""
+        where = f"at step {done}{of}" if running == done else f"in step {running}{of} before it finished"
         if self.saved_step is None:
-            return (f"stopped by {why} before the first step was saved; nothing to resume. "
+            return (f"stopped by {why} {where}; nothing was saved yet, nothing to resume. "
                     "Running the same command again starts the finetune from the beginning")
-        left = f"steps {self.saved_step + 1}-{self.total}" if self.saved_step < self.total else "the final merge"
-        return (f"stopped by {why} at step {self.step} of {self.total}. Saved: LoRA weights, optimizer, LR scheduler, "
-                f"data position and RNG state of step {self.saved_step} in {self.path}. Running the same command again "
-                f"resumes there and runs {left} (--force starts over)")
+        left = "the final merge" if self.saved_finished else f"steps {self.saved_step + 1}-{self.total}"
+        return (f"stopped by {why} {where}. Saved: LoRA weights, optimizer, LR scheduler, data position and RNG "
+                f"state of step {self.saved_step} in {self.path}. Running the same command again resumes there "
+                f"and runs {left} (--force starts over)")
 
     # --- signals --------------------------------------------------------------------------
     def install_signals(self) -> None:
@@ -234,56 +215,9 @@ class ResumableRun:
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         why = SIGNAL_NAMES.get(signum, "a signal")
-        if self.stop_signal is not None or not self.in_loop:  # a second signal, or not training: stop now
+        if self.stop_signal is not None or not self.in_loop or not self.resumable:  # again, or not training: now
             raise FinetuneInterrupted(self.stopped_message(why))
         self.stop_signal = signum
         keep = "nothing is saved yet" if self.saved_step is None else f"the state of step {self.saved_step} is kept"
-        tqdm.write(f"workshop: {why}: finishing step {self.step + 1} to save it, then stopping "
+        tqdm.write(f"workshop: {why}: finishing step {self.running_step()} to save it, then stopping "
                    f"({why} again stops at once; {keep})", file=sys.stderr)
-
-
-def resumable_iterator(run: ResumableRun) -> type:
-    """A `CycleIterator` for `fit` that tracks and replays the data position and calls the step hook."""
-
-    class ResumableCycleIterator(CycleIterator):
-        def __next__(self) -> Any:
-            if not run.resumable:
-                return super().__next__()
-            if run.iteration % run.accum == 0:
-                run.at_boundary()
-            if self._iterator is None:
-                self.epoch = run.position["epoch"]
-                self._start_epoch(replay=run.state is not None)
-            try:
-                batch = next(self._iterator)
-            except StopIteration:
-                self.epoch += 1
-                run.position = {"epoch": self.epoch, "batches": 0}
-                self._start_epoch(replay=False)
-                batch = next(self._iterator)
-                if self.epoch >= run.epochs:  # fit stops here ("Number of epochs reached") without training it
-                    return batch
-            run.position["batches"] += 1
-            run.iteration += 1
-            return batch
-
-        def _start_epoch(self, replay: bool) -> None:
-            """A fresh pass over the loader; on resume, the saved epoch's order with its taken batches skipped."""
-            loader = self.iterable
-            generator = getattr(loader, "generator", None)
-            if hasattr(loader, "_num_iter_calls"):
-                loader._num_iter_calls = self.epoch  # Fabric's sampler epoch (distributed shuffles)
-            if replay:
-                torch.set_rng_state(run.position["epoch_rng"])
-                if generator is not None:
-                    generator.set_state(run.position["epoch_generator"])
-            else:
-                run.position["epoch_rng"] = torch.get_rng_state()
-                run.position["epoch_generator"] = generator.get_state() if generator is not None else None
-            self._iterator = iter(loader)
-            if replay:
-                for _ in range(run.position["batches"]):
-                    next(self._iterator)
-                set_rng_states(run.state["rng"])
-
-    return ResumableCycleIterator

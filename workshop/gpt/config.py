@@ -3,18 +3,21 @@
 Three sections: `model` (the workshop's GPT config dict, as typed fields), `data` (text and
 loader settings) and `train` (optimizer and loop settings). The defaults are a CPU-sized
 run on the project's own corpus (well under a minute on 2 cores); the preset `the-verdict`
-is the workshop's section 4. jsonargparse checks every key and type against these classes,
-so unknown keys and wrong types are one-line errors naming the file and the key.
+is the workshop's section 4. Every key and value of a preset is checked against these
+classes (`workshop.core.checks`, plain Python), so unknown keys and wrong types are one-line
+errors naming the file and the key; the CLI's `gpt pretrain` reads the same classes.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 
+from workshop.core.checks import problems
 from workshop.core.errors import WorkshopError
 from workshop.core.paths import RECIPES_DIR
 from workshop.core.types import (
@@ -74,7 +77,7 @@ class TrainConfig:
 class PretrainConfig:
     """A whole preset."""
 
-    model: dict[str, Any] = field(default_factory=lambda: asdict(ModelConfig()))
+    model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -94,10 +97,7 @@ def preset_path(name_or_path: str) -> Path:
 
 
 def load_pretrain_config(name_or_path: str) -> PretrainConfig:
-    """Read and check a preset (name or YAML path) with the `workshop gpt pretrain` signature."""
-    from workshop.cli.gpt import gpt_pretrain
-    from workshop.run.jobs import parse_values
-
+    """Read and check a preset (name or YAML path): every unknown key and bad value in one line."""
     path = preset_path(name_or_path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -109,5 +109,8 @@ def load_pretrain_config(name_or_path: str) -> PretrainConfig:
     unknown = set(raw) - {"model", "data", "train"}
     if unknown:
         raise WorkshopError(f"{path}: unknown section {sorted(unknown)[0]!r}; use model, data and train")
-    args = parse_values(gpt_pretrain, raw, str(path))
-    return PretrainConfig(model=asdict(args["model"]), data=args["data"], train=args["train"])
+    hints = typing.get_type_hints(PretrainConfig)
+    found = problems(hints, raw)
+    if found:
+        raise WorkshopError(f"{path}: {'; '.join(found)}")
+    return PretrainConfig(**{name: hints[name](**(raw.get(name) or {})) for name in hints})

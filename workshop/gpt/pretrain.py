@@ -69,7 +69,7 @@ def pretrain(
     """Train a GPTModel as `config` says; returns the loss curves, files are in `out_dir`."""
     out_dir = Path(out_dir)
     device = torch.device(device) if device is not None else default_device()
-    cfg, data, train = config.model, config.data, config.train
+    cfg, data, train = dataclasses.asdict(config.model), config.data, config.train  # GPTModel takes the book's dict
     text = load_text(data.text or DEFAULT_CORPUS, sha256=data.sha256)
     train_loader, val_loader = train_val_loaders(
         text, data.batch_size, cfg["context_length"], data.stride or cfg["context_length"], data.train_ratio

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -74,16 +75,21 @@ def judge_cached(units: dict[str, Any], make_scorer: Callable[[], Callable[[list
     cache = ScoreCache(out_dir)
     try:
         todo = sorted((k for k in units if k not in cache), key=lambda k: size(units[k]))
-        if todo and shard is not None:
+        if not todo:  # all cached: nothing is loaded
+            if progress and units:
+                print(f"{desc}: all {len(units)} judgements reused from {cache.log.path}", file=sys.stderr)
+            return {k: cache.get(k) for k in units}
+        if shard is not None:
             results = shard(todo, [units[k] for k in todo])
             if results is None:
                 return None
             for k, result in zip(todo, results):
                 cache.put(k, result)
             after_shard()
-            todo = []
-        scorer = make_scorer() if todo else None  # all cached: nothing is loaded
-        with tqdm(total=len(todo), desc=desc, unit="items", disable=not progress) as bar:
+            return {k: cache.get(k) for k in units}
+        scorer = make_scorer()
+        with tqdm(total=len(units), initial=len(units) - len(todo), desc=desc, unit="items",
+                  disable=not progress) as bar:
             for start in range(0, len(todo), batch_size):
                 batch: Sequence[str] = todo[start : start + batch_size]
                 for k, result in zip(batch, scorer([units[k] for k in batch])):

@@ -18,9 +18,9 @@ import torch
 
 from workshop.models.engine import hidden_masked, lm_head, right_pad
 from workshop.core.errors import WorkshopError
+from workshop.judge.logits import MIN_VALID_MASS
 
 LABELS = ("A", "B")
-MIN_VALID_MASS = 1e-12
 
 
 def label_token_ids(lm) -> tuple[int, int]:

@@ -32,26 +32,32 @@ from workshop.judge.generate_mode import generate_parsed
 from workshop.judge.plots import plot_pairwise
 from workshop.judge.prompt import PAIR, fill, judge_template, prompt_hash
 from workshop.judge.reference import reference_fields, reference_of
-from workshop.judge.scoring import DEFAULT_JUDGE, answerer, judge_name, load_judge, resolve_mode
+from workshop.judge.judges import DEFAULT_JUDGE, Judge, as_judge
 from workshop.judge.summary import build_summary, write_outputs
 from workshop.core.stats import bootstrap_ci
 
 SHARES = {"A": (1.0, 0.0), "B": (0.0, 1.0), "tie": (0.5, 0.5)}  # generate mode: preference for (first, second)
 
 
-def make_pair_scorer(judge: Any, mode: str, batch_size: int, generation: dict) -> Callable[[list], list[dict]]:
+def make_pair_scorer(judge: Judge, mode: str, batch_size: int, generation: dict) -> Callable[[list], list[dict]]:
     """A function from a batch of prompt pairs to {"orders": [result of each prompt]} dicts."""
     if mode == "logits":
         from workshop.judge.choice import label_token_ids, pair_label_probs, summarize_probs
 
-        labels = label_token_ids(judge)
+        from workshop.models.llm import LoadedModel
+
+        lm = judge.model()
+        if not isinstance(lm, LoadedModel):
+            raise WorkshopError(f"{judge.name}: pairwise logits mode reads the judge's weights in this process; "
+                                "use a checkpoint, or --mode generate")
+        labels = label_token_ids(lm)
 
         def by_logits(pairs: list[tuple[str, str]]) -> list[dict]:
-            probs = pair_label_probs(judge, pairs, labels)  # (B, 2 prompts, 2 labels)
+            probs = pair_label_probs(lm, pairs, labels)  # (B, 2 prompts, 2 labels)
             return [{"orders": [summarize_probs(float(p[0]), float(p[1])) for p in row]} for row in probs]
 
         return by_logits
-    answer = answerer(judge, batch_size, generation)
+    answer = judge.answerer(batch_size, generation)
 
     def by_generation(pairs: list[tuple[str, str]]) -> list[dict]:
         flat = [p for pair in pairs for p in pair]
@@ -164,7 +170,8 @@ def pairwise(
     a, b = keys
     tmpl = judge_template(template, pairwise=True)
     check_entries(entries, keys, tmpl, reference_key, source, responses=PAIR)
-    judge_id, mode = judge_name(judge), resolve_mode(mode, judge)
+    judge = as_judge(judge)
+    judge_id, mode = judge.name, judge.resolve_mode(mode)
     generation = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
     settings = generation if mode == "generate" else {}
     orders, units = [], {}
@@ -176,7 +183,7 @@ def pairwise(
         key = cache_key(judge_id, f"pairwise-{mode}", settings, json.dumps(pair, ensure_ascii=False))
         orders.append((ab, ba, pair, key))
         units[key] = pair
-    results = judge_cached(units, lambda: make_pair_scorer(load_judge(judge), mode, batch_size, generation), out_dir,
+    results = judge_cached(units, lambda: make_pair_scorer(judge, mode, batch_size, generation), out_dir,
                            batch_size, f"judge pairwise ({mode})", progress, size=lambda p: len(p[0]) + len(p[1]))
     rows, records = [], []
     for i, (entry, (ab, ba, pair, key)) in enumerate(zip(entries, orders)):

@@ -19,6 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from workshop.core.errors import WorkshopError
+from workshop.judge.judges import Judge
+from workshop.judge.pointwise import score_with
 from workshop.judge.summary import build_summary, write_outputs
 
 
@@ -66,18 +68,16 @@ def panel_record(records: Sequence[dict], names: Sequence[str]) -> dict:
             "rouge_l": first["rouge_l"], "length": first["length"]}
 
 
-def score_panel(entries: Sequence[dict], keys: Sequence[str], judges: Sequence[Any],
+def score_panel(entries: Sequence[dict], keys: Sequence[str], judges: Sequence[Judge],
                 out_dir: str | Path | None = None, **options: Any) -> tuple[list[dict], dict]:
     """Score with every judge in `judges`, then the panel's records and summary (see the module docstring)."""
-    from workshop.judge.scoring import judge_name, score
-
     if len(judges) < 2:
         raise WorkshopError(f"a panel needs at least two judges (got {len(judges)}); pass --judge more than once")
-    names = [judge_name(j) for j in judges]
+    names = [judge.name for judge in judges]
     runs = []
     for index, (judge, name) in enumerate(zip(judges, names)):
         sub = Path(out_dir) / "judges" / judge_slug(index, name) if out_dir is not None else None
-        records, summary = score(entries, keys, judge=judge, out_dir=sub, **options)
+        records, summary = score_with(judge, entries, keys, out_dir=sub, **options)
         runs.append({"judge": name, "out_dir": None if sub is None else str(sub), "records": records,
                      "summary": summary})
     records = [panel_record(items, names) for items in zip(*(run["records"] for run in runs))]

@@ -2,118 +2,34 @@
 
 `score(entries, keys, judge=..., mode=...)` returns one record per entry and key plus the
 summary; `score_file(path, keys, ...)` reads the data, writes the outputs and returns the
-summary. With an `out_dir` every finished judgement is cached as it completes, so a killed
-run resumes where it stopped. Records carry reference metrics too, and the summary says how
-far the judge can be trusted. Several judges make a panel (`panel.py`); `pairwise=True`
-compares two keys head to head (`pairwise.py`).
+summary. The judge is opened once here (`judges.as_judge`) and handed to one of three
+siblings: one judge (`pointwise.py`), several judges as a panel (`panel.py`), or two keys head
+to head (`pairwise.py`). Records carry reference metrics too, and the summary says how far the
+judge can be trusted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from workshop.core.errors import WorkshopError
 from workshop.core.io import read_records
-from workshop.judge.cache import cache_key, judge_cached
-from workshop.judge.entries import check_entries, reference_notes, score_record
-from workshop.judge.generate_mode import generate_scores
-from workshop.judge.prompt import build_prompt, judge_template, prompt_hash
-from workshop.judge.reference import reference_of
-from workshop.judge.summary import build_summary, write_outputs
-from workshop.models.remote import RemoteModel, RemoteOptions, is_url
 from workshop.core.types import ExistingFile, NonNegativeFloat, OutputDir, PositiveInt
+from workshop.judge.judges import DEFAULT_JUDGE, as_judge
+from workshop.judge.pairwise import pairwise as compare_pair
+from workshop.judge.panel import score_panel
+from workshop.judge.pointwise import score_with
+from workshop.models.remote import RemoteOptions, is_url
 
-DEFAULT_JUDGE = "meta-llama/Meta-Llama-3-8B-Instruct"
-MODES = ("auto", "logits", "generate")
-Judge = Any  # a checkpoint dir or repo id, a server URL, a loaded `workshop.models.llm.LoadedModel`, a `RemoteModel`,
-# or a callable prompts -> answers
-
-
-def judge_name(judge: Judge) -> str:
-    """The judge's id in records, summary and cache keys (found without loading anything)."""
-    from workshop.models.llm import LoadedModel
-
-    if isinstance(judge, LoadedModel):
-        return str(judge.checkpoint_dir)
-    if isinstance(judge, RemoteModel):
-        return f"{judge.identity} (top_logprobs {judge.options.top_logprobs})"
-    if callable(judge):
-        return getattr(judge, "__qualname__", type(judge).__name__)
-    return str(judge)
-
-
-def load_judge(judge: Judge) -> Any:
-    """A checkpoint dir or repo id is resolved and loaded; a loaded model or a callable passes through."""
-    if not isinstance(judge, (str, Path)):
-        return judge
-    from workshop.models.checkpoints import SMOLLM2_ALIAS, resolve_checkpoint
-    from workshop.models.llm import load
-
-    try:
-        return load(resolve_checkpoint(judge, build=True))
-    except WorkshopError as e:
-        if str(judge) != DEFAULT_JUDGE:
-            raise
-        online = str(e).replace(f" (offline: `workshop download {SMOLLM2_ALIAS}`)", "")
-        raise WorkshopError(f"the default judge: {online}; offline, pass --judge {SMOLLM2_ALIAS} "
-                            "(a 135M judge: weak, and its summary says how weak)") from None
-
-
-def resolve_mode(mode: str, judge: Judge) -> str:
-    """`auto` is logits for a local LitGPT judge, generate for a text-only (callable) judge."""
-    if mode not in MODES:
-        raise WorkshopError(f"--mode {mode!r} is not known; use one of: {', '.join(MODES)}")
-    if isinstance(judge, RemoteModel):  # logits if the server can give them, else generate (saying so)
-        from workshop.judge.remote import resolve_remote_mode
-
-        return resolve_remote_mode(judge, mode)
-    local = not callable(judge)  # a checkpoint name/dir or a loaded model
-    if mode == "logits" and not local:
-        raise WorkshopError("--mode logits needs a local LitGPT judge checkpoint; use --mode generate")
-    if mode == "auto":
-        return "logits" if local else "generate"
-    return mode
-
-
-def answerer(judge: Any, batch_size: int, generation: dict) -> Callable[[list[str]], list[str]]:
-    """The judge as a function from prompts to its written answers (generate mode)."""
-    if callable(judge):
-        return judge
-
-    def answer(prompts: list[str]) -> list[str]:
-        return judge.generate_batch(prompts, batch_size=batch_size, **generation)
-
-    return answer
-
-
-def make_scorer(judge: Any, mode: str, batch_size: int, generation: dict) -> Callable[[list[str]], list[dict]]:
-    """A function from a batch of prompts to result dicts (score, raw, reason, argmax, valid_mass)."""
-    if mode == "logits" and isinstance(judge, RemoteModel):
-        from workshop.judge.remote import logits_scorer
-
-        return logits_scorer(judge)
-    if mode == "logits":
-        from workshop.judge.logits import build_tree, score_probs, summarize
-
-        tree = build_tree(judge)
-
-        def by_logits(prompts: list[str]) -> list[dict]:
-            return [{"raw": None, **summarize(row)} for row in score_probs(judge, prompts, tree)]
-
-        return by_logits
-    answer = answerer(judge, batch_size, generation)
-
-    def by_generation(prompts: list[str]) -> list[dict]:
-        return [{**r, "argmax": None, "valid_mass": None} for r in generate_scores(answer, prompts)]
-
-    return by_generation
+JudgeSpec = Any  # a checkpoint dir or repo id, a server URL, a `workshop.models.protocol.Model`, a `Judge`,
+# or a function from prompts to written answers
 
 
 def score(
     entries: Sequence[dict],
     keys: Sequence[str],
-    judge: Judge | Sequence[Judge] = DEFAULT_JUDGE,
+    judge: JudgeSpec | Sequence[JudgeSpec] = DEFAULT_JUDGE,
     mode: str = "auto",
     batch_size: int = 8,
     out_dir: str | Path | None = None,
@@ -134,56 +50,19 @@ def score(
     file (default: the workshop's prompt; entries without `reference_key` get its no-reference
     twin). Generation settings (`max_new_tokens`, `temperature`, `seed`) apply to generate mode only.
     A judge given as an http(s):// URL is an OpenAI-compatible server (`remote` says how to reach
-    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.models.distributed`).
+    it); `devices` x `num_nodes` > 1 splits the items across ranks (`workshop.judge.sharded`).
     """
     if isinstance(judge, (list, tuple)):
         if len(judge) != 1:
-            from workshop.judge.panel import score_panel
-
-            return score_panel(entries, keys, judge, mode=mode, batch_size=batch_size, out_dir=out_dir,
-                               template=template, reference_key=reference_key, max_new_tokens=max_new_tokens,
-                               temperature=temperature, seed=seed, source=source, progress=progress)
+            return score_panel(entries, keys, [as_judge(j, remote) for j in judge], mode=mode, batch_size=batch_size,
+                               out_dir=out_dir, template=template, reference_key=reference_key,
+                               max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=source,
+                               progress=progress)
         judge = judge[0]
-    judge = RemoteModel(judge, remote) if is_url(judge) else judge
-    if batch_size < 1:
-        raise WorkshopError(f"--batch-size {batch_size}: must be at least 1")
-    keys = list(dict.fromkeys(keys))
-    tmpl = judge_template(template)
-    check_entries(entries, keys, tmpl, reference_key, source)
-    items = [(i, key, build_prompt(entry, key, tmpl.for_entry(reference_of(entry, reference_key) is not None),
-                                   reference_key)) for i, entry in enumerate(entries) for key in keys]
-    judge_id, mode = judge_name(judge), resolve_mode(mode, judge)
-    generation = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
-    settings = generation if mode == "generate" else {}
-    item_keys = [cache_key(judge_id, mode, settings, prompt) for _, _, prompt in items]
-
-    def scorer() -> Callable[[list[str]], list[dict]]:
-        judge_scores = make_scorer(load_judge(judge), mode, batch_size, generation)
-        return lambda prompts: [{"mode": mode, "prompt_hash": prompt_hash(p), **r}
-                                for p, r in zip(prompts, judge_scores(prompts))]
-
-    def sharded(todo: list[str], prompts: list[str]) -> list[dict] | None:  # ranks judge shares, each resumable
-        from workshop.models.distributed import judge_sharded
-
-        results = judge_sharded(judge, mode, batch_size, generation, todo, prompts, out_dir, devices, num_nodes)
-        return None if results is None else [{"mode": mode, "prompt_hash": prompt_hash(p), **r}
-                                             for p, r in zip(prompts, results)]
-
-    def finish() -> None:
-        from workshop.models.distributed import finish_rank_logs
-
-        finish_rank_logs(out_dir, devices, num_nodes)
-
-    results = judge_cached(dict(zip(item_keys, (p for _, _, p in items))), scorer, out_dir, batch_size,
-                           f"judge ({mode})", progress, shard=sharded if devices * num_nodes > 1 else None,
-                           after_shard=finish)
-    if results is None:  # a node other than the first: rank 0 writes the outputs
-        return [], None
-    records = [score_record(entries[i], i, key, results[k], reference_key) for (i, key, _), k in zip(items, item_keys)]
-    summary = build_summary(records, keys, judge_id, mode, reference_key, reference_notes(entries, tmpl, reference_key))
-    if out_dir is not None:
-        write_outputs(out_dir, records, summary)
-    return records, summary
+    return score_with(as_judge(judge, remote), entries, keys, mode=mode, batch_size=batch_size, out_dir=out_dir,
+                      template=template, reference_key=reference_key, max_new_tokens=max_new_tokens,
+                      temperature=temperature, seed=seed, source=source, progress=progress, devices=devices,
+                      num_nodes=num_nodes)
 
 
 def default_out_dir(data_path: str | Path) -> Path:
@@ -247,12 +126,10 @@ def score_file(
                    max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, source=str(data),
                    progress=progress)
     if pairwise:
-        from workshop.judge.pairwise import pairwise as compare
-
         judges = [judge] if isinstance(judge, str) else judge
         if len(judges) != 1:
             raise WorkshopError(f"--pairwise takes one --judge (got {len(judges)}); run one pairwise job per judge")
         if is_url(judges[0]) or devices * num_nodes > 1:
             raise WorkshopError("--pairwise runs on one local judge checkpoint; drop the server URL and --devices")
-        return compare(entries, keys, judge=judges[0], **options)[1]
+        return compare_pair(entries, keys, judge=judges[0], **options)[1]
     return score(entries, keys, judge=judge, remote=remote, devices=devices, num_nodes=num_nodes, **options)[1]

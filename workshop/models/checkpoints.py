@@ -241,6 +241,11 @@ def _not_found(name: str) -> WorkshopError:
     path = Path(name)
     if (path / "final" / "lit_model.pth").is_file():
         return WorkshopError(f"{name} is a finetune output folder; its checkpoint is {path / 'final'}")
+    if (path / "lit_model.pth.lora").is_file():  # a LoRA run's step-NNNNNN save: the adapter alone
+        final = path.parent / "final"
+        merged = f"use the run's merged checkpoint {final}, or " if (final / "lit_model.pth").is_file() else ""
+        return WorkshopError(f"{name} holds LoRA weights only (lit_model.pth.lora); {merged}merge them into its base "
+                             f"model with `litgpt merge_lora {name}` and point at {name} again")
     if path.is_dir():
         return WorkshopError(f"{name} has no lit_model.pth; point at a checkpoint folder (lit_model.pth, "
                              f"model_config.yaml, tokenizer) or build one with `workshop download {SMOLLM2_ALIAS}`")

@@ -1,4 +1,7 @@
-"""Several devices (and nodes) through Lightning Fabric, for respond, judge and eval mmlu.
+"""Several devices (and nodes) through Lightning Fabric: launch, shard, gather, rank files, one progress bar.
+
+Each feature owns its rank function (`workshop.respond.respond_rank`, `workshop.judge.sharded`,
+`workshop.evals.sharded`); this module only runs it on every rank and puts the pieces back.
 
 `launch(job, ...)` starts one process per device with Fabric (`ddp_fork` with gloo on CPU,
 no re-import; `ddp_spawn` with nccl on GPUs) and returns rank 0's result (None on the other
@@ -15,6 +18,7 @@ Multi-node: run the same command on every node with Lightning's variables set
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -47,7 +51,13 @@ def launch(job: Callable, *args: Any, devices: int, num_nodes: int = 1, device: 
     kind = accelerator(device)
     strategy = "ddp_fork" if kind == "cpu" else "ddp_spawn"  # CUDA cannot be forked once initialised
     fabric = Fabric(accelerator=kind, devices=devices, num_nodes=num_nodes, strategy=strategy)
-    return fabric.launch(_on_rank, job, *args)
+    banner = logging.getLogger("lightning.fabric")  # "Initializing distributed: ..." and a ruled box, per launch
+    level = banner.level
+    banner.setLevel(logging.WARNING)
+    try:
+        return fabric.launch(_on_rank, job, *args)
+    finally:
+        banner.setLevel(level)
 
 
 def _on_rank(fabric: Any, job: Callable, *args: Any) -> Any:
@@ -89,123 +99,29 @@ def remove_rank_files(path: Path, world: int) -> None:
         rank_path(path, rank, world).unlink(missing_ok=True)
 
 
-# -- the jobs, one rank's share each
+class RankProgress:
+    """Rank 0's bar over every rank's `total` items (the other ranks show none).
 
-
-def respond_rank(fabric: Any, model: str, entries: list[dict], key: str, batch_size: int, max_new_tokens: int,
-                 temperature: float, seed: int | None, progress: Path | None) -> list[dict] | None:
-    """`respond` on this rank's batches, resumable from its own progress file; all entries on rank 0."""
-    from workshop.models.llm import load
-    from workshop.respond import entry_prompt, respond
-
-    rank, world = fabric.global_rank, fabric.world_size
-    lm = load(model, device=fabric.device)
-    prompts = [entry_prompt(lm, e) for e in entries]
-    idx = shard(sorted(range(len(entries)), key=lambda i: len(prompts[i])), batch_size, rank, world)  # as respond sorts
-    part = respond(lm, [entries[i] for i in idx], key, batch_size, max_new_tokens, temperature, seed,
-                   progress_path=rank_path(progress, rank, world) if progress else None, show_progress=rank == 0)
-    return gather(fabric, len(entries), idx, part)
-
-
-def judge_rank(fabric: Any, judge: str, mode: str, batch_size: int, generation: dict, keys: list[str],
-               prompts: list[str], log_path: Path | None) -> list[dict] | None:
-    """Judge results for this rank's batches of `prompts` (sorted by length already; a keyed log per rank, so a
-    killed run resumes); all on rank 0."""
-    from tqdm.auto import tqdm
-
-    from workshop.core.io import AppendLog
-    from workshop.judge.scoring import make_scorer
-    from workshop.models.llm import load
-
-    rank, world = fabric.global_rank, fabric.world_size
-    idx = shard(range(len(prompts)), batch_size, rank, world)
-    log = AppendLog(rank_path(log_path, rank, world)) if log_path else None
-    done = {r["key"]: r["result"] for r in log.records()} if log else {}
-    todo = [i for i in idx if keys[i] not in done]
-    try:
-        if todo:
-            scorer = make_scorer(load(judge, device=fabric.device), mode, batch_size, generation)
-            with tqdm(total=len(todo), desc=f"judge ({mode}, {world} ranks)", unit="items", disable=rank != 0) as bar:
-                for start in range(0, len(todo), batch_size):
-                    batch = todo[start : start + batch_size]
-                    for i, result in zip(batch, scorer([prompts[i] for i in batch])):
-                        done[keys[i]] = result
-                        if log:
-                            log.append({"key": keys[i], "result": result})
-                    bar.update(len(batch))
-    finally:
-        if log:
-            log.close()
-    return gather(fabric, len(prompts), idx, [done[keys[i]] for i in idx])
-
-
-def judge_sharded(judge: Any, mode: str, batch_size: int, generation: dict, keys: list[str], prompts: list[str],
-                  out_dir: Path | None, devices: int, num_nodes: int, device: str | None = None) -> list[dict] | None:
-    """Judge `prompts` on devices x nodes ranks; results in input order (None on nodes other than the first)."""
-    if not isinstance(judge, (str, Path)):
-        raise WorkshopError("--devices > 1 needs a judge checkpoint name or directory (each rank loads its own copy)")
-    log_path = Path(out_dir) / ".cache" / "judge-ranks.jsonl" if out_dir is not None else None
-    return launch(judge_rank, str(judge), mode, batch_size, generation, keys, prompts, log_path, devices=devices,
-                  num_nodes=num_nodes, device=device)
-
-
-def finish_rank_logs(out_dir: Path | None, devices: int, num_nodes: int) -> None:
-    """Drop the judge's per-rank logs once their results are in the main cache."""
-    if out_dir is not None:
-        remove_rank_files(Path(out_dir) / ".cache" / "judge-ranks.jsonl", world_size(devices, num_nodes))
-
-
-def sharded_lm(fabric: Any, loaded: Any, batch_size: int, log_path: Path | None) -> Any:
-    """lm-eval's model for one rank: each log-likelihood call computes this rank's batches, all ranks get all results.
-
-    Every rank runs lm-eval as if alone (same requests, same metrics; rank 0 reports), but
-    `_loglikelihood_tokens` (MMLU's, and perplexity windows') splits the batches one device
-    would run across the ranks, keeps each result in the rank's log and gathers them, so the
-    scores are one device's exactly. Generation requests run whole on every rank.
+    Rank 0 only sees its own work; whole batches are dealt to the ranks in turn, so they keep
+    pace and rank 0's items times the world size is the count of all ranks (capped at `total`;
+    rank 0 holds the most batches, so its last one brings the bar to `total`).
     """
-    from workshop.evals.lm_adapter import LitGPTLM
-    from workshop.core.io import AppendLog
 
-    class ShardedLM(LitGPTLM):
-        def __init__(self) -> None:
-            super().__init__(loaded, batch_size=batch_size)
-            self.log = AppendLog(log_path) if log_path else None
-            self.done = {r["key"]: tuple(r["value"]) for r in self.log.records()} if self.log else {}
+    def __init__(self, fabric: Any, total: int, desc: str, unit: str, done: int = 0):
+        from tqdm.auto import tqdm
 
-        def _loglikelihood_tokens(self, requests: list, disable_tqdm: bool = False, **kwargs: Any) -> list:
-            import hashlib
-            import json
+        self.world = fabric.world_size
+        self.bar = tqdm(total=total, initial=min(total, done * self.world), desc=f"{desc}, {self.world} ranks",
+                        unit=unit, disable=fabric.global_rank != 0)
 
-            unique, plan, order = self.plan(requests)
-            mine = set(shard(order, self.batch_size, fabric.global_rank, fabric.world_size))
-            rows = [r for r, (i, _) in enumerate(plan) if i in mine]
-            keys = {r: hashlib.sha256(json.dumps([unique[plan[r][0]], plan[r][1]]).encode()).hexdigest()[:32]
-                    for r in rows}
-            todo = [r for r in rows if keys[r] not in self.done]
-            computed = super()._loglikelihood_tokens([requests[r] for r in todo],
-                                                     disable_tqdm=disable_tqdm or fabric.global_rank != 0)
-            for r, value in zip(todo, computed):
-                self.done[keys[r]] = value
-                if self.log:
-                    self.log.append({"key": keys[r], "value": list(value)})
-            return gather(fabric, len(requests), rows, [self.done[keys[r]] for r in rows], everywhere=True)
+    def update(self, n: int) -> None:
+        self.bar.update(min(n * self.world, self.bar.total - self.bar.n))
 
-    return ShardedLM()
+    def close(self) -> None:
+        self.bar.close()
 
+    def __enter__(self) -> "RankProgress":
+        return self
 
-def mmlu_rank(fabric: Any, model_dir: Path, tasks: list, manager: Any, num_fewshot: int, limit: Any,
-              batch_size: int, log_path: Path | None) -> dict | None:
-    """lm-eval on one rank (see `sharded_lm`); rank 0's results."""
-    from lm_eval import simple_evaluate
-
-    from workshop.models.llm import load
-
-    rank_log = rank_path(log_path, fabric.global_rank, fabric.world_size) if log_path else None
-    lm = sharded_lm(fabric, load(model_dir, device=fabric.device), batch_size, rank_log)
-    try:
-        results = simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, limit=limit, batch_size=batch_size,
-                                  task_manager=manager, log_samples=True)  # per-question outcomes, as one device keeps
-    finally:
-        if lm.log:
-            lm.log.close()
-    return results if fabric.global_rank == 0 else None
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

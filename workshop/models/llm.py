@@ -9,8 +9,9 @@ batched KV-cache engine in `workshop.models.engine`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import torch
 from litgpt import GPT, Config, Tokenizer
@@ -21,10 +22,13 @@ from workshop.models.device import default_device, precision_to_dtype, resolve_p
 from workshop.models.engine import decode_steps, generate_tokens
 from workshop.core.errors import WorkshopError
 
+if TYPE_CHECKING:
+    from workshop.models.score_probs import ScoreTree
+
 
 @dataclass
 class LoadedModel:
-    """A LitGPT model with its tokenizer and prompt style, ready to generate."""
+    """A LitGPT model with its tokenizer and prompt style, ready to generate (a `workshop.models.protocol.Model`)."""
 
     model: GPT
     config: Config
@@ -33,6 +37,26 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     checkpoint_dir: Path
+
+    score_probs_problem = None  # in-process, the probability of every score can always be read
+
+    @property
+    def name(self) -> str:
+        """Names the model in caches and summaries: its checkpoint folder."""
+        return str(self.checkpoint_dir.resolve())
+
+    @cached_property
+    def score_tree(self) -> "ScoreTree":
+        """The token trie of the scores "0".."100" for this tokenizer (built on first use)."""
+        from workshop.models.score_probs import build_tree
+
+        return build_tree(self)
+
+    def score_probs(self, prompts: Sequence[str]) -> torch.Tensor:
+        """(B, 101) P(the reply to each chat-templated prompt is "s") for s = 0..100, one forward per batch."""
+        from workshop.models.score_probs import score_probs
+
+        return score_probs(self, prompts, self.score_tree)
 
     @property
     def stop_tokens(self) -> tuple[tuple[int, ...], ...]:

@@ -1,9 +1,15 @@
 """Any OpenAI-compatible server as a model: `workshop respond --model URL`, `workshop judge --judge URL`.
 
-`RemoteModel` offers respond and the judge what they use of an in-process `LoadedModel`:
+`RemoteModel` implements `workshop.models.protocol.Model` as the in-process `LoadedModel` does:
 `prompt_style` (the identity: the server applies its own chat template to each user
-message), `generator(seed)`, `generate_batch(prompts, ...)`, an `identity` for caches, and
-for the judge's logits mode `top_logprobs` and `echo_tokens`. Requests go through the
+message), `generator(seed)`, `generate_batch(prompts, ...)`, a `name` for caches, and the
+judge's score distribution `score_probs` read from the reply's first-token `top_logprobs`.
+That needs every score "0".."100" to be one token for the served model (Llama 3: "85" is one
+token; SmolLM2 writes "8", "5"): `score_probs_problem` checks it through the server itself
+(/v1/completions with `echo` shows how it tokenizes them, then one chat request checks
+top_logprobs come back). P(score s) = exp(logprob of the token "s") when "s" is among the `k`
+listed, else 0, so with every score listed it equals the in-process distribution to float
+precision. Requests go through the
 official `openai` client, which times out (`request_timeout`) and retries connection
 errors, 408/409/429 and 5xx with exponential backoff (0.5 s doubling up to 8 s, with
 jitter, honouring Retry-After); at most `concurrency` requests are in flight. The API key
@@ -14,12 +20,16 @@ from __future__ import annotations
 
 import os
 import random
+from functools import cached_property
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from workshop.core.errors import WorkshopError
 from workshop.core.types import NonNegativeInt, PositiveFloat, PositiveInt
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -35,6 +45,7 @@ class RemoteOptions:
 
 
 UNSUPPORTED = (400, 404, 405, 422, 501)  # how servers answer a request feature they lack
+SCORE_TEXTS = [str(s) for s in range(101)]
 
 
 def is_url(name: Any) -> bool:
@@ -73,8 +84,13 @@ class RemoteModel:
 
     @property
     def identity(self) -> str:
-        """Names the model in caches and summaries."""
+        """The served model and where: what messages call it."""
         return f"{self.model} @ {self.base_url}"
+
+    @property
+    def name(self) -> str:
+        """Names the model in caches and summaries (with how many alternatives `score_probs` reads)."""
+        return f"{self.identity} (top_logprobs {self.options.top_logprobs})"
 
     def call(self, request: Callable[[], Any]) -> Any:
         """Run one API call; the client's own retries and backoff apply, failures become one line."""
@@ -173,3 +189,40 @@ class RemoteModel:
             text = prompts[choice.index]
             out[choice.index] = [t for t, at in zip(lp.tokens, lp.text_offset) if at < len(text)]
         return None if any(o is None for o in out) else out
+
+    @cached_property
+    def score_probs_problem(self) -> str | None:
+        """None when `score_probs` can run against this server, else the reason it cannot (asked once)."""
+        tokens = self.echo_tokens(SCORE_TEXTS)
+        if tokens is None:
+            return "the server does not show how it tokenizes the scores (/v1/completions with echo and logprobs)"
+        problem = single_token_problem(tokens)
+        if problem:
+            return problem
+        k = self.options.top_logprobs
+        if k < 1 or self.top_logprobs("Answer with a number from 0 to 100.", k) is None:
+            return "the server returns no top_logprobs (or --top-logprobs is 0)"
+        return None
+
+    def score_probs(self, prompts: Sequence[str]) -> "torch.Tensor":
+        """(B, 101) P(the reply is "s") for s = 0..100, from each reply's listed first tokens (unlisted: 0)."""
+        import torch
+
+        tops = self.map(lambda i: self.top_logprobs(prompts[i], self.options.top_logprobs), range(len(prompts)))
+        index = {text: s for s, text in enumerate(SCORE_TEXTS)}
+        probs = torch.zeros(len(prompts), 101, dtype=torch.float64)
+        for row, top in enumerate(tops):
+            for token, logprob in top or []:
+                s = index.get(token)
+                if s is not None and probs[row, s] == 0:
+                    probs[row, s] = float(torch.tensor(logprob, dtype=torch.float64).exp())
+        return probs
+
+
+def single_token_problem(tokens: list[list[str]]) -> str | None:
+    """Why the echoed tokenization of "0".."100" rules `score_probs` out, or None if each score is one token."""
+    for text, pieces in zip(SCORE_TEXTS, tokens):
+        digits = [p for p in pieces if any(ch.isdigit() for ch in p)]
+        if digits != [text]:
+            return f"the scores 0..100 are not one token each for this model ({text} is {digits})"
+    return None

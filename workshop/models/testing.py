@@ -53,11 +53,14 @@ def tiny_checkpoint(
     prompt_style: str = "alpaca",
     init_std: float = 0.2,
     seed: int = 0,
+    architecture: str | None = None,
 ) -> Path:
     """Write a tiny random llama-style LitGPT checkpoint to `out_dir` and return it.
 
     `init_std` is large on purpose: logits spread out, so greedy decoding has no near-ties
-    and batched vs sequential comparisons are exact.
+    and batched vs sequential comparisons are exact. `architecture` names a LitGPT config
+    (`phi-2`, `Llama-3.1-8B`, ...) to shrink instead: its layer types, norms, rotary and rope
+    settings kept, its sizes and vocabulary the tiny ones (the GPT-2 tokenizer's ids fit).
     """
     from litgpt import GPT, Config
     from litgpt.prompts import save_prompt_style
@@ -68,22 +71,13 @@ def tiny_checkpoint(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_gpt2_tokenizer(out_dir, split_digits=tokenizer != "gpt2")
-    config = Config(
-        name="tiny-llama",
-        block_size=block_size,
-        vocab_size=50257,
-        padded_vocab_size=50304,
-        n_layer=n_layer,
-        n_head=n_head,
-        n_embd=n_embd,
-        n_query_groups=n_query_groups,
-        rotary_percentage=1.0,
-        parallel_residual=False,
-        bias=False,
-        norm_class_name="RMSNorm",
-        mlp_class_name="LLaMAMLP",
-        intermediate_size=4 * n_embd,
-    )
+    sizes = dict(block_size=block_size, vocab_size=50257, padded_vocab_size=50304, n_layer=n_layer, n_head=n_head,
+                 n_embd=n_embd, n_query_groups=n_query_groups, head_size=n_embd // n_head, intermediate_size=4 * n_embd)
+    if architecture:
+        config = Config.from_name(architecture, **sizes)
+    else:
+        config = Config(name="tiny-llama", rotary_percentage=1.0, parallel_residual=False, bias=False,
+                        norm_class_name="RMSNorm", mlp_class_name="LLaMAMLP", **sizes)
     torch.manual_seed(seed)
     model = GPT(config)
     with torch.no_grad():

@@ -1,11 +1,12 @@
 """Pipeline recipes: `steps:` chained in one YAML, each step cached by its inputs.
 
 A pipeline recipe has `name`, `out_dir`, optional `vars` and a list of `steps`, each
-`{name, uses, with}`: `uses` is a step kind from `workshop.run.steps`, `with` the keyword
-arguments of its job, parsed by the same signature as the CLI verb (`workshop.run.jobs`). A value `${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier
-step's output. Each step writes `out_dir/<name>/step.json`: a finished step whose inputs
-hash is unchanged is reused; an interrupted one resumes in its own folder (respond and
-judge keep progress files); a step whose inputs changed starts afresh.
+`{name, uses, with}`: `uses` is a job's step name in the job table (`workshop.run.jobs.STEPS`),
+`with` the keyword arguments of its job, parsed by the same signature as the CLI verb. A value
+`${step.output}` (or `${vars.x}`, `${run_dir}`) is replaced by an earlier step's output.
+Each step writes `out_dir/<name>/step.json`: a finished step whose inputs hash is unchanged
+is reused; an interrupted one resumes in its own folder (respond and judge keep progress
+files); a step whose inputs changed starts afresh.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from workshop.core.errors import WorkshopError, suggest
 from workshop.core.io import atomic_write_json, read_json
-from workshop.run.steps import STEPS
+from workshop.run.args import parse_values
+from workshop.run.jobs import STEPS, Job, target
 
 TOP_KEYS = {"name", "description", "out_dir", "vars", "steps"}
 STEP_KEYS = {"name", "uses", "with"}
@@ -58,42 +60,29 @@ def validate_pipeline(recipe: dict, path: str | Path = "<recipe>") -> list[dict]
 
 
 def _check_args(uses: str, args: dict, where: str) -> dict[str, Any]:
-    """A step's `with:` parsed by its job's signature (finetune_lora: by LitGPT's parser); defaults filled.
+    """A step's `with:` parsed by its job's signature (or the job's own parser); defaults filled.
 
     Before the run, values that reference earlier steps (`${...}`) are left out and required
     keys may be missing; once interpolated (`final`), every key is checked.
     """
     final = not REF.search(json.dumps(args))
-    known = {k: v for k, v in args.items() if not (isinstance(v, str) and REF.search(v)) and not
-             (isinstance(v, (list, dict)) and REF.search(json.dumps(v)))}
-    valid = _step_params(uses)
+    known = {k: v for k, v in args.items() if not REF.search(json.dumps(v))}
+    job = STEPS[uses]
+    valid = _step_params(job)
     for key in args:
         if key not in valid:
             raise WorkshopError(f"{where}: unknown key '{key}'{suggest(key, valid)} (step {uses})")
-    if uses == "finetune_lora":
-        from workshop.run.recipes import validate
-
-        known.setdefault("checkpoint_dir", "checkpoint")
-        validate({"job": "finetune_lora", **known}, where, check_files=final)
-        return args
-    from workshop.run.jobs import parse_values, target
-
-    step = STEPS[uses]
-    return parse_values(target(step.job), known, where, skip=set(step.owns), check_required=final)
+    if job.parse:
+        return target(job.parse)(known, where, final)
+    return parse_values(target(job.target), known, where, skip=set(job.owns), check_required=final)
 
 
-def _step_params(uses: str) -> set[str]:
-    """The `with:` keys a step kind takes: its job's parameters, less those the step fills itself."""
+def _step_params(job: Job) -> set[str]:
+    """The `with:` keys a step takes: its job's parameters (or its parser's keys), less those the step fills."""
     import inspect
 
-    from workshop.run.jobs import target
-
-    if uses == "finetune_lora":
-        from workshop.run.recipes import OUR_KEYS, job_function
-
-        return set(inspect.signature(job_function("finetune_lora")).parameters) | OUR_KEYS - {"job"}
-    step = STEPS[uses]
-    return set(inspect.signature(target(step.job)).parameters) - set(step.owns)
+    keys = target(job.parse).keys() if job.parse else set(inspect.signature(target(job.target)).parameters)
+    return set(keys) - set(job.owns)
 
 
 def interpolate(value: Any, scope: dict[str, dict[str, Any]]) -> Any:
@@ -156,7 +145,7 @@ def run_pipeline(
         name, uses = step["name"], step["uses"]
         raw = step.get("with") or {}
         args = _check_args(uses, interpolate(raw, scope), f"{recipe_path}: steps.{name}.with")
-        refs = hashes if uses == "report" else {r for r, _ in REF.findall(json.dumps(raw))}  # a report reads all
+        refs = hashes if STEPS[uses].reads_run else {r for r, _ in REF.findall(json.dumps(raw))}
         upstream = sorted(hashes[r] for r in refs if r in hashes)
         digest = step_hash(uses, args, upstream, run_dir)
         record = _run_step(name, uses, args, digest, run_dir, force)
@@ -190,14 +179,9 @@ def _run_step(name: str, uses: str, args: dict, digest: str, run_dir: Path, forc
 
 def run_step(uses: str, args: dict, step_dir: Path) -> dict[str, Any]:
     """Call the step's job with its checked arguments plus the ones it owns; return the named outputs."""
-    if uses == "finetune_lora":
-        from workshop.run.recipes import finetune_step
-
-        return finetune_step(step_dir, **args)
-    from workshop.run.jobs import target
-
-    step = STEPS[uses]
-    result = target(step.job)(**args, **{name: value(step_dir) for name, value in step.owns.items()})
-    if step.show:
-        target(step.show)(result, **args)
-    return step.outputs(result, step_dir, args)
+    job = STEPS[uses]
+    owned = {name: value(step_dir) for name, value in job.owns.items()}
+    result = target(job.target)(**args, **owned)
+    if job.show:
+        target(job.show)(result, **args, **owned)
+    return job.outputs(result, step_dir, args)

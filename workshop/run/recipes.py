@@ -4,9 +4,10 @@ A recipe is the keyword arguments of one LitGPT job (`litgpt.finetune.lora.setup
 `litgpt.generate.base.main` or `litgpt.scripts.merge_lora.merge_lora`) plus our keys `job`,
 `merge` and `description`. The keys go through jsonargparse with that function's signature,
 exactly as `litgpt finetune_lora --config FILE` reads them (LitGPT's defaults filled in);
-on top we check ranges LitGPT leaves open (a negative `lora_r`), that the checkpoint and data
-files exist, and turn `precision: auto` into what works on this machine. Errors are one
-line with the closest valid key.
+on top we check ranges LitGPT leaves open (a negative `lora_r`; `RANGES`, by type), the
+settings LitGPT rejects only mid-run (`workshop.run.litgpt_limits`), that the checkpoint and
+data files exist, and turn `precision: auto` into what works on this machine. Errors are one
+line, every problem together, with the closest valid key.
 
 Relative paths in a recipe are relative to the working directory, as on the command line
 (LitGPT's rule); `workshop:PATH` names a file shipped with the toolkit (e.g.
@@ -33,7 +34,13 @@ import yaml
 
 from workshop.core.errors import WorkshopError, suggest
 from workshop.core.io import atomic_write_json, atomic_write_text, read_json
-from workshop.core.paths import shipped_file
+from workshop.core.paths import SHIPPED, user_path
+from workshop.core.types import (
+    ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt,
+)
+from workshop.core.checks import problems, value_problem
+from workshop.run.args import build_parser
+from workshop.run.litgpt_limits import check_finetune_settings, ranks
 
 JOBS = {
     "finetune_lora": "litgpt.finetune.lora:setup",
@@ -43,15 +50,15 @@ JOBS = {
 OUR_KEYS = {"job", "merge", "description"}
 RECORD = "workshop_recipe.json"
 CLASS_KEYS = {"data": ("litgpt.data",), "optimizer": ("torch.optim",)}  # keys taking {class_path, init_args}
-SHIPPED = "workshop:"  # prefix naming a file shipped with the toolkit
-# Ranges LitGPT's annotations leave open (plain int/float): checked after its parser.
+# Ranges LitGPT's annotations leave open (plain int/float), as the constrained types that check them.
 RANGES = {
-    "lora_r": "PositiveInt", "lora_alpha": "PositiveInt", "lora_dropout": "ClosedUnitInterval",
-    "num_nodes": "PositiveInt", "seed": "NonNegativeInt", "max_new_tokens": "PositiveInt", "num_samples": "PositiveInt",
-    "temperature": "NonNegativeFloat", "train.global_batch_size": "PositiveInt", "train.micro_batch_size": "PositiveInt",
-    "train.epochs": "PositiveInt", "train.max_steps": "PositiveInt", "train.max_seq_length": "PositiveInt",
-    "train.lr_warmup_steps": "NonNegativeInt", "train.log_interval": "PositiveInt", "train.save_interval": "PositiveInt",
-    "eval.interval": "PositiveInt", "eval.max_iters": "PositiveInt", "eval.max_new_tokens": "PositiveInt",
+    "lora_r": PositiveInt, "lora_alpha": PositiveInt, "lora_dropout": ClosedUnitInterval, "num_nodes": PositiveInt,
+    "seed": NonNegativeInt, "max_new_tokens": PositiveInt, "num_samples": PositiveInt, "temperature": NonNegativeFloat,
+    "train.global_batch_size": PositiveInt, "train.micro_batch_size": PositiveInt, "train.epochs": PositiveInt,
+    "train.max_steps": PositiveInt, "train.max_seq_length": PositiveInt, "train.log_interval": PositiveInt,
+    "train.lr_warmup_steps": NonNegativeInt, "train.min_lr": NonNegativeFloat, "train.save_interval": PositiveInt,
+    "eval.interval": PositiveInt, "eval.max_iters": PositiveInt, "eval.max_new_tokens": PositiveInt,
+    "data.init_args.val_split_fraction": OpenUnitInterval,
 }
 
 
@@ -62,7 +69,7 @@ def shipped_paths(value: Any) -> Any:
     if isinstance(value, list):
         return [shipped_paths(v) for v in value]
     if isinstance(value, str) and value.startswith(SHIPPED):
-        return str(shipped_file(value[len(SHIPPED):]))
+        return str(user_path(value))
     return value
 
 
@@ -141,17 +148,12 @@ def job_function(job: str, where: str = "<recipe>") -> Callable:
 
 def litgpt_parser(job: str, where: str = "<recipe>") -> Any:
     """The jsonargparse parser for LitGPT's job function, as `litgpt JOB --config FILE` builds it."""
-    from jsonargparse import set_docstring_parse_options
-
-    from workshop.run.jobs import build_parser
-
-    set_docstring_parse_options(attribute_docstrings=True)  # as LitGPT's __main__ does
     return build_parser(job_function(job, where), f"litgpt {job}")
 
 
 def _parse(recipe: dict, where: str) -> tuple[Any, Any]:
-    """(parser, namespace) for a job recipe; jsonargparse's errors become one line."""
-    from workshop.run.jobs import one_line
+    """(parser, namespace) for a job recipe; every unknown key and ill-typed value reported in one line."""
+    import typing
 
     if "job" not in recipe:
         raise WorkshopError(f"{where}: missing key 'job'; add e.g. `job: finetune_lora` ({', '.join(JOBS)})")
@@ -163,10 +165,16 @@ def _parse(recipe: dict, where: str) -> tuple[Any, Any]:
     for key, modules in CLASS_KEYS.items():
         if isinstance(values.get(key), dict):
             values[key] = _check_class_spec(values[key], modules, f"{where}: {key}")
+    hints = {k: v for k, v in typing.get_type_hints(job_function(job)).items() if k != "return"}
+    found = problems(hints, values)
+    found += [f"{name}: missing; it is required" for name, p in inspect.signature(job_function(job)).parameters.items()
+              if p.default is inspect.Parameter.empty and values.get(name) is None]
+    if found:
+        raise WorkshopError(f"{where}: {'; '.join(found)} (job {job})")
     try:
         return parser, parser.parse_object(values)
-    except Exception as e:  # jsonargparse's ArgumentError and friends
-        raise WorkshopError(f"{where}: {one_line(e, job_function(job), flags=False, parser=parser)} (job {job})") from None
+    except Exception as e:  # what the checks above do not cover: jsonargparse's own words, on one line
+        raise WorkshopError(f"{where}: {' '.join(str(e).split())} (job {job})") from None
 
 
 def _check_class_spec(spec: dict, modules: tuple[str, ...], where: str) -> dict:
@@ -216,7 +224,9 @@ def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bo
         resolved["description"] = str(recipe["description"])
     resolved.update(yaml.safe_load(parser.dump(cfg, skip_none=False, skip_check=True)))
     _check_ranges(resolved, where)
-    if resolved.get("quantize") and _ranks(resolved) > 1:  # LitGPT's finetune_lora raises this only once running
+    if resolved["job"] == "finetune_lora":
+        check_finetune_settings(resolved, where)
+    if resolved.get("quantize") and ranks(resolved) > 1:  # LitGPT's finetune_lora raises this only once running
         raise WorkshopError(f"{where}: quantize: LitGPT quantizes single-device runs only; set devices: 1 and "
                             "num_nodes: 1, or drop quantize for the multi-GPU (FSDP) run")
     for section, cls_path in (("train", "litgpt.args:TrainArgs"), ("eval", "litgpt.args:EvalArgs")):
@@ -237,18 +247,19 @@ def validate(recipe: dict, path: str | os.PathLike = "<recipe>", check_files: bo
 
 
 def _check_ranges(resolved: dict, where: str) -> None:
-    import workshop.core.types as types
-
-    for dotted, type_name in RANGES.items():
-        section, _, key = dotted.rpartition(".")
-        node = resolved.get(section) if section else resolved
+    """Every resolved value in RANGES checked by its type; all problems in one line."""
+    found = []
+    for dotted, kind in RANGES.items():
+        *path, key = dotted.split(".")
+        node: Any = resolved
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
         value = node.get(key) if isinstance(node, dict) else None
-        if value is None:
-            continue
-        try:
-            getattr(types, type_name)(value)
-        except (ValueError, TypeError):
-            raise WorkshopError(f"{where}: {dotted}: {value!r} is out of range; {types.FIXES[type_name]}") from None
+        problem = value_problem(value, kind) if value is not None else None
+        if problem:
+            found.append(f"{dotted}: {problem}")
+    if found:
+        raise WorkshopError(f"{where}: {'; '.join(found)}")
 
 
 def _check_files(resolved: dict, where: str) -> None:
@@ -321,6 +332,22 @@ def run_job(recipe: dict, force: bool = False, path: str | os.PathLike = "<recip
     return Path(resolved["checkpoint_dir"])
 
 
+class FinetuneStepKeys:
+    """How a pipeline reads the `finetune_lora` step's `with:`: LitGPT's own keys, through `validate`."""
+
+    def keys(self) -> set[str]:
+        """The keys: `litgpt finetune_lora`'s parameters, plus `merge` and `description`."""
+        return set(inspect.signature(job_function("finetune_lora")).parameters) | OUR_KEYS - {"job"}
+
+    def __call__(self, values: dict, where: str, final: bool) -> dict:
+        """Check `values` as a finetune_lora recipe (before the run, a missing checkpoint may be an earlier step's)."""
+        validate({"job": "finetune_lora", "checkpoint_dir": "checkpoint", **values}, where, check_files=final)
+        return values
+
+
+parse_finetune_step = FinetuneStepKeys()
+
+
 def finetune_step(step_dir: Path, **recipe: Any) -> dict[str, Any]:
     """Pipeline step `finetune_lora`: LitGPT keys, out_dir defaulting to the step folder; returns its outputs.
 
@@ -378,13 +405,6 @@ def litgpt_argv(resolved: dict, config_path: Path) -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
-
-
-def _ranks(resolved: dict) -> int:
-    """devices x num_nodes of a recipe (devices "auto" or -1 counts as one: it means the GPUs there are)."""
-    devices = resolved.get("devices", 1)
-    devices = int(devices) if str(devices).lstrip("-").isdigit() and int(devices) > 0 else 1
-    return devices * int(resolved.get("num_nodes") or 1)
 
 
 def _check_devices(resolved: dict, where: str) -> None:

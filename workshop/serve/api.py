@@ -36,11 +36,12 @@ class OpenAIEndpoints(LitSpec):
     """The HTTP side: OpenAI requests -> checked jobs on LitServe's queue -> OpenAI replies."""
 
     def __init__(self, checkpoint_dir: Path, names: list[str], max_new_tokens: int, temperature: float,
-                 max_logprobs: int):
+                 max_logprobs: int, clamp_max_tokens: bool = False):
         super().__init__()
         self.api_path = "/v1/chat/completions"
         self.checkpoint_dir, self.names = checkpoint_dir, names
         self.max_new_tokens, self.temperature, self.max_logprobs = max_new_tokens, temperature, max_logprobs
+        self.clamp_max_tokens = clamp_max_tokens
         self.prompter = None
 
     def __getstate__(self) -> dict:  # the model worker needs none of the HTTP side's state
@@ -74,14 +75,26 @@ class OpenAIEndpoints(LitSpec):
             raise RequestError(404, f"model {name!r} is not served here; use {self.names[0]!r} (see /v1/models)",
                                param="model", code="model_not_found")
 
+    def _room(self, ids: list[int], max_tokens: int | None, param: str) -> int:
+        """Tokens to generate: the request's max_tokens (400 beyond the context left, unless clamping), else the default."""
+        room = self.prompter.context - len(ids)
+        if max_tokens is None:
+            return min(self.max_new_tokens, room)
+        if max_tokens > room and not self.clamp_max_tokens:
+            raise RequestError(400, f"{param}: this model's maximum context length is {self.prompter.context} tokens "
+                               f"and the prompt is {len(ids)}, so at most {room} can be generated, but {param} is "
+                               f"{max_tokens}; lower it (or start the server with --clamp-max-tokens)", param=param,
+                               code="context_length_exceeded")
+        return min(max_tokens, room)
+
     def _job(self, req: Any, ids: list[int], max_tokens: int | None, logprobs: int | None, echo: bool,
-             choice: int) -> dict:
+             choice: int, param: str = "max_tokens") -> dict:
         if logprobs is not None and logprobs > self.max_logprobs:
             name = "top_logprobs" if isinstance(req, ChatRequest) else "logprobs"
-            raise RequestError(400, f"{name}: at most {self.max_logprobs} (the server's --max-logprobs)", param=name)
-        room = self.prompter.context - len(ids)
+            raise RequestError(400, f"{name}: at most {self.max_logprobs} (the server's --max-logprobs), "
+                               f"asked for {logprobs}", param=name)
         seed = None if req.seed is None else req.seed + choice  # n choices: n different samples
-        return {"ids": ids, "max_tokens": min(self.max_new_tokens if max_tokens is None else max_tokens, room),
+        return {"ids": ids, "max_tokens": self._room(ids, max_tokens, param),
                 "temperature": self.temperature if req.temperature is None else req.temperature,
                 "top_k": req.top_k, "top_p": 1.0 if req.top_p is None else req.top_p, "seed": seed,
                 "stop": req.stop, "logprobs": logprobs, "echo": echo}
@@ -132,9 +145,9 @@ class OpenAIEndpoints(LitSpec):
             if req.top_logprobs is not None and not req.logprobs:
                 raise RequestError(400, "top_logprobs: set logprobs to true to use it", param="top_logprobs")
             ids = self.prompter.ids(self.prompter.chat_text(req.messages), "messages")
-            limit = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
+            param = "max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens"
             logprobs = (req.top_logprobs or 0) if req.logprobs else None
-            jobs = [self._job(req, ids, limit, logprobs, False, c) for c in range(req.n)]
+            jobs = [self._job(req, ids, getattr(req, param), logprobs, False, c, param) for c in range(req.n)]
         except RequestError as e:
             return JSONResponse(e.body(), status_code=e.status)
         rid, name, (event, streams) = protocol.new_id("chatcmpl"), self.names[0], self._submit(jobs)

@@ -59,7 +59,7 @@ class Sampling(BaseModel):
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     top_k: int | None = Field(None, ge=1)  # not OpenAI's, but vLLM's and llama.cpp's
-    n: int = Field(1, ge=1, le=MAX_CHOICES)
+    n: int = Field(1, ge=1)
     stop: str | list[str] | None = Field(None, validate_default=True)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -72,6 +72,13 @@ class Sampling(BaseModel):
     def _no_penalty(cls, value: float) -> float:
         if value != 0.0:
             raise ValueError("penalties are not supported by this server; leave them at 0")
+        return value
+
+    @field_validator("n")
+    @classmethod
+    def _few_choices(cls, value: int) -> int:
+        if value > MAX_CHOICES:
+            raise ValueError(f"at most {MAX_CHOICES} choices per request; this one asks for {value}")
         return value
 
     @field_validator("stop")

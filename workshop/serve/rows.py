@@ -6,7 +6,9 @@ or how many alternatives to list per token) and `echo` (also score the prompt's 
 `decode_rows` runs them through `workshop.models.engine.decode_logits` as one batch and yields, per
 step, one event per row (None once that row is done): the new text, the per-token log-probs
 when asked, and the finish reason ("stop" at an end-of-reply token or a stop string,
-"length" at `max_tokens` or the end of the context).
+"length" at `max_tokens` or the end of the context). As vLLM and OpenAI do, the end-of-reply
+token that stops a row is listed among its log-probs (with empty text) and counted in
+`completion_tokens`: clients that read `token_logprobs[ctxlen:-1]` after an `echo` rely on it.
 
 Text is released only when it cannot change: a trailing partial UTF-8 character, a possible
 start of a stop string and the tokens of a possible multi-token stop sequence wait for the
@@ -53,6 +55,7 @@ class Row:
         self.records: list[dict] = []  # per-token log-probs, when asked
         self.sent_text, self.sent_records = "", 0
         self.finish: str | None = None
+        self.stop_count = 0  # tokens of the stop sequence that ended the row (not in `tokens`, nor in the text)
         self.stop_tokens = lm.stop_tokens
         self.hold_tokens = max((len(s) for s in self.stop_tokens), default=1) - 1
         self.hold_chars = max((len(s) for s in job["stop"]), default=1) - 1
@@ -70,9 +73,11 @@ class Row:
         if self.job["logprobs"] is not None:
             self.records.append(token_record(self.vocab, token, logits.float().log_softmax(-1), self.job["logprobs"]))
         for stop in self.stop_tokens:
-            if tuple(self.tokens[-len(stop):]) == stop:
-                del self.tokens[-len(stop):], self.records[len(self.tokens):]
-                self.finish = "stop"
+            if tuple(self.tokens[-len(stop):]) == stop:  # listed with empty text and counted, as vLLM does
+                del self.tokens[-len(stop):]
+                for record in self.records[len(self.tokens):]:
+                    record["token"] = ""
+                self.stop_count, self.finish = len(stop), "stop"
                 break
         else:
             if len(self.tokens) >= self.limit:
@@ -98,7 +103,7 @@ class Row:
         shown = len(self.records) if done else min(len(self.records), len(visible))
         records, self.sent_records = self.records[self.sent_records : shown], max(self.sent_records, shown)
         return {"text": delta, "tokens": records if self.job["logprobs"] is not None else None, "finish": self.finish,
-                "completion_tokens": len(self.tokens) if done else None}
+                "completion_tokens": len(self.tokens) + self.stop_count if done else None}
 
 
 @torch.inference_mode()

@@ -1,4 +1,4 @@
-"""`workshop gpt pretrain|generate|download`: the from-scratch GPT-2 jobs (workshop sections 2-5).
+"""The from-scratch GPT-2 jobs behind `workshop gpt pretrain|generate|download` (workshop sections 2-5).
 
 `gpt pretrain`'s keys are the sections of a preset YAML (`model`, `data`, `train`), so
 `--config the-verdict` (a preset in recipes/gpt/) and `--train.num_epochs 3` meet the same
@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from workshop.gpt.config import DataConfig, ModelConfig, TrainConfig
 from workshop.core.types import NonNegativeFloat, OutputDir, PositiveInt
+from workshop.gpt.config import DataConfig, ModelConfig, TrainConfig
 
 SIZES = Literal["124M", "355M", "774M", "1558M"]
 MODELS_DIR = Path("checkpoints/gpt2")
@@ -48,12 +48,10 @@ def gpt_pretrain(
         restart: start over instead of resuming a run found in --out
         progress: show the progress bar
     """
-    from dataclasses import asdict
-
     from workshop.gpt.config import PretrainConfig
     from workshop.gpt.pretrain import pretrain as run_pretraining
 
-    config = PretrainConfig(model=asdict(model), data=data, train=train)
+    config = PretrainConfig(model=model, data=data, train=train)
     result = run_pretraining(config, out, resume=not restart, device=_device(device), max_steps=max_steps,
                              progress=progress)
     if result.val_losses:

@@ -52,6 +52,7 @@ def serve(
     max_new_tokens: PositiveInt = 256,
     temperature: NonNegativeFloat = 0.0,
     max_logprobs: NonNegativeInt = 20,
+    clamp_max_tokens: bool = False,
     queue_timeout: PositiveFloat | None = None,
     api_key_env: str | None = None,
     device: str | None = None,
@@ -73,6 +74,7 @@ def serve(
         max_new_tokens: tokens per reply when a request gives no max_tokens
         temperature: sampling temperature when a request gives none (0 = greedy; OpenAI's own default is 1)
         max_logprobs: most alternatives per token a request may ask for (top_logprobs / logprobs)
+        clamp_max_tokens: shorten a max_tokens above the context left after the prompt instead of answering 400 (OpenAI's and vLLM's answer)
         queue_timeout: answer 504 to a request still queued after this many seconds (default: wait)
         api_key_env: environment variable holding the API key clients must send as a Bearer token (default: none)
         device: cpu, cuda, cuda:1, ... (default: cuda if available)
@@ -85,6 +87,7 @@ def serve(
     from workshop.models.checkpoints import resolve_checkpoint
     from workshop.models.device import default_device, resolve_precision
     from workshop.serve.api import ModelAPI, OpenAIEndpoints
+    from workshop.serve.ready import announce_when_ready
 
     if not 1024 <= port <= 65535:
         raise WorkshopError(f"--port {port}: use a port from 1024 to 65535")
@@ -95,12 +98,12 @@ def serve(
     torch_device = torch.device(device) if device else default_device()
     resolve_precision(precision, torch_device)  # a bad --precision fails here, not in the worker
     check_port_free(host, port)
-    spec = OpenAIEndpoints(checkpoint_dir, names, max_new_tokens, temperature, max_logprobs)
+    spec = OpenAIEndpoints(checkpoint_dir, names, max_new_tokens, temperature, max_logprobs, clamp_max_tokens)
     api = ModelAPI(checkpoint_dir, device, precision, spec, max_batch_size, batch_timeout, api_key_env)
     server = ls.LitServer(api, accelerator="cuda" if torch_device.type == "cuda" else "cpu", devices=1,
                           timeout=queue_timeout if queue_timeout is not None else False)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"workshop serve: {names[0]} from {checkpoint_dir} on http://{shown}:{port}/v1 "
-          f"(chat/completions, completions, models); loading the model...", file=sys.stderr, flush=True)
+    print(f"workshop serve: {names[0]} from {checkpoint_dir} (chat/completions, completions, models); "
+          "loading the model...", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, stop_on_sigterm(os.getpid()))  # `kill PID` shuts down like Ctrl+C: workers too
+    announce_when_ready(host, port, names[0], api_key_env)
     server.run(host=host, port=port, num_api_servers=1, log_level=log_level, generate_client_file=False)

@@ -1,4 +1,5 @@
-"""`workshop eval ...`: the MMLU and task-listing jobs, and what the eval verbs print.
+"""The `workshop eval` jobs that are not one library function (MMLU for one model or several, the
+task list), and what the eval jobs print for people.
 
 (`eval classify` and `eval perplexity` are `workshop.evals.classify.classify` and
 `workshop.evals.perplexity.perplexity` themselves.)
@@ -6,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -31,8 +31,10 @@ def mmlu(
     labels: list[str] | None = None,
     devices: PositiveInt = 1,
     num_nodes: PositiveInt = 1,
+    served_model: str | None = None,
+    tokenizer: str | None = None,
 ) -> dict[str, Any] | None:
-    """Run lm-eval's own task definitions (MMLU) on LitGPT checkpoints, without a converted copy.
+    """Run lm-eval's own task definitions (MMLU) on LitGPT checkpoints, without a converted copy, or on served models.
 
     One model prints lm-eval's table; two or more (`--compare A B`) are put side by side
     (accuracy ± standard error and questions per cell), and the first and last are paired
@@ -40,10 +42,13 @@ def mmlu(
     `data_dir` holds the official MMLU layout test/<subject>_test.csv (question,A,B,C,D,answer;
     no header), optional dev/<subject>_dev.csv for few-shot; without it the questions come
     from the hub (cais/mmlu); "auto" finds a local copy (the one `workshop data mmlu` writes,
-    or the PyPI package install.sh installs).
+    or the PyPI package install.sh installs). A model given as http://HOST:PORT/v1 is served
+    (`workshop serve`, vLLM): lm-eval's own local-completions client scores it through the
+    server's /v1/completions (token ids, echo, logprobs), with the API key from
+    $WORKSHOP_API_KEY or $OPENAI_API_KEY.
 
     Args:
-        models: checkpoint(s) (directory, repo id, smollm2-135m-instruct) or results.json files; --model X or --compare A B
+        models: checkpoint(s) (directory, repo id, smollm2-135m-instruct), served models (http://HOST:PORT/v1) or results.json files; --model X or --compare A B
         tasks: lm-eval tasks or groups, comma-separated or repeated; globs allowed
         data_dir: official MMLU CSV folder (offline), or auto
         num_fewshot: few-shot examples per question (needs dev/ offline)
@@ -56,12 +61,15 @@ def mmlu(
         labels: column names for the compared models (default: as given), e.g. --labels '[base, finetuned]'
         devices: processes (GPUs, or CPU processes) that split the questions, through Lightning Fabric (native backend)
         num_nodes: machines, each running the same command with --devices processes
+        served_model: a served model's id (default: the only one the server's /v1/models lists)
+        tokenizer: a served model's tokenizer: folder with tokenizer.json, checkpoint name or hub id (default: the served id)
     """
     from workshop.evals import mmlu as lm_mmlu
 
-    kwargs = dict(tasks=[t for item in tasks for t in item.split(",") if t], data_dir=lm_mmlu.resolve_data_dir(data_dir),
+    kwargs = dict(tasks=[t for item in tasks for t in item.split(",") if t], data_dir=data_dir,
                   num_fewshot=num_fewshot, limit=limit, batch_size=batch_size, backend=backend, device=device,
-                  log_samples=log_samples, devices=devices, num_nodes=num_nodes)
+                  log_samples=log_samples, devices=devices, num_nodes=num_nodes, served_model=served_model,
+                  tokenizer=tokenizer)
     if len(models) > 1:
         return lm_mmlu.compare(models, out_dir=out, labels=labels, **kwargs)
     return lm_mmlu.evaluate(models[0], out_dir=out, **kwargs)
@@ -146,6 +154,15 @@ def show_classify(r: dict[str, Any], **_: Any) -> None:
               f"{paired['only_a']} were right only before, {paired['only_b']} only now: McNemar p {p_is(paired['mcnemar_p'])}")
 
 
-def show_perplexity(r: dict[str, Any], **_: Any) -> None:
-    """Loss and perplexity as JSON (without the per-text list)."""
-    print(json.dumps({k: v for k, v in r.items() if k != "per_text"}, indent=2))
+def show_perplexity(r: dict[str, Any], out_dir: Path | None = None, **_: Any) -> None:
+    """Mean token loss and perplexity, with the spread over texts (the per-text values are in perplexity.json)."""
+    import statistics
+
+    losses = [t["loss"] for t in r["per_text"]]
+    spread = f"; per-text loss from {min(losses):.3f} to {max(losses):.3f}" if len(losses) > 1 else ""
+    print(f"model       {r['model']}\ndata        {r['data']} ({r['texts']} texts, {r['tokens']:,} tokens)")
+    print(f"loss        {r['loss']:.4f} (mean per token{spread}"
+          + (f", median {statistics.median(losses):.3f})" if len(losses) > 1 else ")"))
+    print(f"perplexity  {r['perplexity']:.2f}")
+    if out_dir is not None:
+        print(f"wrote {Path(out_dir) / 'perplexity.json'}")
