@@ -31,7 +31,7 @@ def not_comparable(run: Run, base: Run, measure: str, shared: int) -> str | None
     """Why `run` and `base` cannot be paired on `measure` (None when they can)."""
     a, b = base.measures[measure], run.measures[measure]
     if a.context != b.context:
-        return f"scored by another judge or prompt ({b.context} vs {a.context})"
+        return f"scored by another judge ({b.context} vs {a.context})"
     smaller = min(len(a.values), len(b.values))
     if shared < MIN_SHARED or shared < smaller / 2:
         return f"shares {shared} of {smaller} items with the baseline (a different test set?)"
@@ -92,6 +92,8 @@ def decide(comparisons: list[dict[str, Any]], alpha: float = ALPHA) -> None:
 
 def in_run(value: Any, roots: list[str]) -> Any:
     """A path inside any compared run folder as `<run>/...`: where a run keeps its files is not a setting."""
+    if isinstance(value, list):
+        return [in_run(v, roots) for v in value]
     if isinstance(value, str):
         for root in roots:
             if value.startswith(root + "/"):

@@ -40,7 +40,7 @@ class Measure:
     values: dict[str, float]
     figure: float | None
     spread: Any = None  # a 95 % CI [low, high] (judge) or a standard error (MMLU)
-    context: str = ""  # what must match for two runs to be compared (the judge and its prompt)
+    context: str = ""  # what must match for two runs to be compared (the judge and its mode)
 
 
 @dataclass
@@ -74,7 +74,6 @@ def judge_measures(run: Run, judge_dir: Path, data: Path | None) -> None:
     entries = read_records(data) if data and data.is_file() else []
     by_id = {e.get("id", i): e for i, e in enumerate(entries)}
     values: dict[str, dict[str, float]] = {m: {} for m in ("exact_match", "token_f1", "rouge_l", "judge")}
-    prompts = set()
     for record in iter_jsonl(judge_dir / "scores.jsonl"):
         if record.get("key") != key:
             continue
@@ -89,10 +88,9 @@ def judge_measures(run: Run, judge_dir: Path, data: Path | None) -> None:
                 values[name][ident] = float(record[name])
         if record.get("score") is not None:
             values["judge"][ident] = float(record["score"])
-        prompts.add(record.get("prompt_hash"))
     stats = summary["keys"][key]
     reference = stats.get("reference") or {}
-    context = f"{summary.get('judge')} ({summary.get('mode')}, prompt {'/'.join(sorted(map(str, prompts)))})"
+    context = f"{summary.get('judge')} ({summary.get('mode')})"
     for name in ("exact_match", "token_f1", "rouge_l"):
         if values[name]:
             run.measures[name] = Measure(name, values[name], reference.get(name, mean(list(values[name].values()))))
