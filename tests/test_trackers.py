@@ -69,7 +69,8 @@ def test_mlflow_same_run_read_back(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # a local store, no server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     run, _ = run_with_logger(tmp_path, "mlflow")
-    litgpt_logger = choose_logger("mlflow", tmp_path, name=EXPERIMENT, tracking_uri=uri)  # the finetune's own logger
+    litgpt_logger = choose_logger("mlflow", tmp_path, name=EXPERIMENT, tracking_uri=uri,  # the finetune's own logger
+                                  artifact_location=str(tmp_path / "artifacts"))  # (default: ./mlruns in the cwd)
     litgpt_logger.log_metrics({"train_loss": 1.25}, step=4)
     litgpt_logger.finalize("success")
     written = write_report(run)
