@@ -46,9 +46,14 @@ def normalize_argv(argv: Sequence[str], job: Job, hints: dict[str, Any]) -> list
     bools = {n for n, tp in hints.items() if tp is bool}
     words, out = list(argv), []
     positional = list(job.positional)
-    while words and positional and not words[0].startswith("-"):
-        out += [f"--{positional.pop(0)}", words.pop(0)]
     collected: dict[str, list[str]] = {}  # list parameter -> its values, in order
+    while words and positional and not words[0].startswith("-"):
+        name = positional.pop(0)
+        if name in lists:  # a list positional takes every leading bare word: `compare A B C`
+            while words and not words[0].startswith("-"):
+                collected.setdefault(name, []).append(words.pop(0))
+        else:
+            out += [f"--{name}", words.pop(0)]
     current = None  # the list parameter whose values are being read
     bare_bool = None  # a bare boolean flag just read: `--progress false` gives it its value
     for word in words:

@@ -48,6 +48,32 @@ def bootstrap_ci(
     return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
 
 
+def bootstrap_mean_cis(
+    rows: Sequence[Sequence[float]], confidence: float = CONFIDENCE, n_boot: int = N_BOOTSTRAP, seed: int = SEED,
+    chunk: int = 1000,
+) -> list[list[float]]:
+    """`bootstrap_ci` of every row of an (m, n) array at once, equal to calling it row by row.
+
+    The resamples are the ones scipy draws for `bootstrap_ci` (the same seed and index draws, shared
+    by all rows), turned into counts per item so every row's resampled means are one matrix product:
+    comparing 20 runs on 1,000 items takes a fraction of a second instead of minutes.
+    """
+    x = np.asarray(rows, dtype=np.float64)  # (m, n)
+    m, n = x.shape
+    rng = np.random.default_rng(seed)
+    means = np.empty((n_boot, m))
+    offsets = None
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        index = rng.integers(0, n, (size, n))  # the same stream as scipy's one (n_boot, n) draw
+        offsets = np.arange(size)[:, None] * n if offsets is None or len(offsets) != size else offsets
+        counts = np.bincount((index + offsets).ravel(), minlength=size * n).reshape(size, n)
+        means[start : start + size] = counts @ x.T / n
+    alpha = (1 - confidence) / 2
+    low, high = np.percentile(means, [100 * alpha, 100 * (1 - alpha)], axis=0)
+    return [[float(a), float(b)] for a, b in zip(low, high)]
+
+
 def bootstrap_statistic_ci(
     samples: Sequence[Sequence[float]], statistic: Callable, paired: bool = True, vectorized: bool = False,
     confidence: float = CONFIDENCE, n_boot: int = N_BOOTSTRAP, seed: int = SEED,

@@ -100,11 +100,12 @@ def kappa(scores: Sequence[float], labels: Sequence[float]) -> dict:
     x, y = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.float64)
     if x.size == 0 or not (_integers(x) and _integers(y)) or x.min() < y.min() or x.max() > y.max():
         return {"value": None, "weights": None,
-                "note": "kappa needs scores that are categories on the labels' scale (integers within their range)"}
+                "note": "not computed: it needs scores that are categories on the labels' scale "
+                        "(integers within their range)"}
     levels = np.arange(int(y.min()), int(y.max()) + 1)  # every level, so quadratic weights use the real distances
     weights = "quadratic" if levels.size > 2 else None
     if levels.size < 2:
-        return {"value": None, "weights": None, "note": "the labels have a single level"}
+        return {"value": None, "weights": None, "note": "not computed: the labels have a single level"}
     value = cohen_kappa_score(y.astype(int), x.astype(int), labels=levels, weights=weights)
     return {"value": float(value), "weights": weights, "note": None}
 
@@ -202,5 +203,5 @@ def agreement_markdown(result: dict) -> str:
     k = result["kappa"]
     lines.append(f"| Cohen's kappa{' (quadratic)' if k['weights'] else ''} | {cell(k['value'])} | - | - |")
     if k["note"]:
-        lines += ["", f"kappa: {k['note']}"]
+        lines += ["", f"Cohen's kappa {k['note']}."]
     return "\n".join(lines) + "\n"

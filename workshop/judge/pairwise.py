@@ -29,6 +29,7 @@ from workshop.judge.cache import cache_key, judge_cached
 from workshop.judge.parse import CHOICE_RETRY_INSTRUCTION, parse_choice
 from workshop.judge.entries import check_entries, reference_notes
 from workshop.judge.generate_mode import generate_parsed
+from workshop.judge.length_control import length_controlled
 from workshop.judge.plots import plot_pairwise
 from workshop.judge.prompt import PAIR, fill, judge_template, prompt_hash
 from workshop.judge.reference import reference_fields, reference_of
@@ -95,6 +96,13 @@ def combine(ab: dict, ba: dict, a: str, b: str) -> dict:
     }
 
 
+def preference_difference(paired: dict) -> dict:
+    """The pointwise paired block, read as what it is here: the difference of combined preferences (x 100).
+    Its win/tie/loss counts are dropped: the pairwise verdicts are the one count of this comparison."""
+    return {**{k: v for k, v in paired.items() if k not in ("wins", "ties", "losses", "tie_margin")},
+            "basis": "preference"}
+
+
 def _rate(flags: Sequence[float]) -> float | None:
     return float(np.mean(flags)) if len(flags) else None
 
@@ -120,6 +128,8 @@ def pairwise_summary(rows: Sequence[dict], a: str, b: str) -> dict:
         "longer_wins_rate": _rate(longer), "n_longer": len(longer),
         "correct_wins_rate": _rate(correct), "n_one_correct": len(correct),
         "n_unparsed": len(rows) - len(decided),
+        "length_controlled": length_controlled(outcome, [r["length_a"] for r in decided],
+                                               [r["length_b"] for r in decided]),
     }
     block["sentence"] = pairwise_sentence(block)
     return block
@@ -206,6 +216,7 @@ def pairwise(
                             **fields[k]})
     summary = build_summary(records, keys, judge_id, mode, reference_key, reference_notes(entries, tmpl, reference_key))
     summary["pairwise"] = pairwise_summary(rows, a, b)
+    summary["paired"] = preference_difference(summary["paired"])
     if out_dir is not None:
         write_outputs(out_dir, records, summary)
         atomic_write_jsonl(Path(out_dir) / "pairwise.jsonl", rows)

@@ -85,7 +85,7 @@ def score_panel(entries: Sequence[dict], keys: Sequence[str], judges: Sequence[J
     modes = {run["summary"]["mode"] for run in runs}
     summary = build_summary(records, list(dict.fromkeys(keys)), "panel: " + " + ".join(names),
                             modes.pop() if len(modes) == 1 else "mixed", options.get("reference_key", "output"),
-                            runs[0]["summary"]["notes"])
+                            runs[0]["summary"]["notes"], subject="panel")
     summary["panel"] = {"judges": names, "out_dirs": [run["out_dir"] for run in runs],
                         "summaries": [run["summary"] for run in runs], **judge_agreement(names, matrix)}
     if out_dir is not None:

@@ -98,10 +98,13 @@ class JudgeTemplate:
 
 
 def judge_template(path: str | Path | None, pairwise: bool = False) -> JudgeTemplate:
-    """The template at `path`, or the shipped one (pointwise or pairwise) with its no-reference twin."""
+    """The template at `path` (with its `-no-reference` twin when one lies beside it, e.g. evals/judge/hardened.txt),
+    or the shipped one (pointwise or pairwise) with its no-reference twin."""
     needs = PAIR if pairwise else RESPONSE
-    if path is not None:
-        return JudgeTemplate(load_template(path, needs=needs))
+    if path is not None:  # a twin beside it (X.txt, X-no-reference.txt) serves entries without a reference
+        twin = project_path(path).with_name(f"{project_path(path).stem}-no-reference.txt")
+        return JudgeTemplate(load_template(path, needs=needs), load_template(twin, needs=needs) if twin.is_file()
+                             else None)
     default, twin = (PAIRWISE_TEMPLATE, PAIRWISE_NO_REFERENCE_TEMPLATE) if pairwise else (DEFAULT_TEMPLATE,
                                                                                           NO_REFERENCE_TEMPLATE)
     return JudgeTemplate(load_template(default, needs=needs), load_template(twin, needs=needs))

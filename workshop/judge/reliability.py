@@ -53,8 +53,8 @@ def verdict(auroc_value: float | None, ci: list[float] | None) -> str | None:
     return "weak"
 
 
-def reliability(records: Sequence[dict]) -> dict:
-    """The reliability block of a judge summary from its records (all keys pooled)."""
+def reliability(records: Sequence[dict], subject: str = "judge") -> dict:
+    """The reliability block of a judge summary from its records (all keys pooled); `subject` names it ("panel")."""
     scored = [r for r in records if r["score"] is not None]
     checked = [r for r in scored if r.get("exact_match") is not None]
     a = auroc([r["score"] for r in checked], [r["exact_match"] for r in checked])
@@ -72,7 +72,7 @@ def reliability(records: Sequence[dict]) -> dict:
         "verdict": verdict(a["auroc"], a["ci95"]),
     }
     block["sentence"] = sentence(block, n_items=len(records), n_reference=sum(r.get("exact_match") is not None
-                                                                              for r in records))
+                                                                              for r in records), subject=subject)
     return block
 
 
@@ -80,20 +80,20 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2g} %" if x < 0.1 else f"{100 * x:.0f} %"
 
 
-def sentence(block: dict, n_items: int, n_reference: int) -> str:
+def sentence(block: dict, n_items: int, n_reference: int, subject: str = "judge") -> str:
     """One plain sentence saying how far the judge's scores can be trusted, and why."""
     n, n_correct, ci = block["n"], block["n_correct"], block["auroc_ci95"]
     if block["auroc_exact_match"] is not None:
         ci_text = f"95 % CI {ci[0]:.2f}-{ci[1]:.2f}, " if ci else ""
-        head = (f"This judge separates correct from incorrect answers with AUROC {block['auroc_exact_match']:.2f} "
+        head = (f"This {subject} separates correct from incorrect answers with AUROC {block['auroc_exact_match']:.2f} "
                 f"({ci_text}{n} answers, {n_correct} correct by exact match): {ADVICE[block['verdict']]}")
     elif n_reference == 0:
-        head = "This judge could not be checked: no entry has a reference answer to compare its scores with"
+        head = f"This {subject} could not be checked: no entry has a reference answer to compare its scores with"
     elif n == 0:
-        head = "This judge could not be checked: it gave no score to any answer that has a reference"
+        head = f"This {subject} could not be checked: it gave no score to any answer that has a reference"
     else:
         which = "correct" if n_correct == n else "wrong"
-        head = (f"This judge could not be checked: all {n} answers with a reference are {which} by exact match, "
+        head = (f"This {subject} could not be checked: all {n} answers with a reference are {which} by exact match, "
                 "and telling right from wrong needs both")
     extra = []
     if block["valid_mass_median"] is not None and block["valid_mass_median"] < LOW_VALID_MASS:

@@ -89,6 +89,9 @@ def score_file(
     remote: RemoteOptions = RemoteOptions(),
     devices: PositiveInt = 1,
     num_nodes: PositiveInt = 1,
+    audit: bool = False,
+    audit_items: PositiveInt = 24,
+    judged: list[str] | None = None,
 ) -> dict | None:
     """Score responses 0..100 with an LLM judge (logits or generate mode), with statistics and plots.
 
@@ -117,7 +120,18 @@ def score_file(
             --top-logprobs (logits mode reads that many alternatives; it needs every score to be one token)
         devices: processes (GPUs, or CPU processes) that split the items, through Lightning Fabric
         num_nodes: machines, each running the same command with --devices processes
+        audit: probe the judge with injections, padding and formatting changes (pairwise: the position swap);
+            writes audit.jsonl and summary.json["audit"] (evals/judge/README.md, "Audit")
+        audit_items: audit: at most this many answers per probe (the first in entry order)
+        judged: the model(s) that wrote the responses: the summary warns when the judge shares their base model
+            or tokenizer (self-preference)
     """
+    from workshop.judge.audit import audit_pairwise, audit_pointwise, check_auditable
+    from workshop.judge.self_preference import self_preference_note
+    from workshop.judge.summary import write_audit
+
+    if audit:
+        check_auditable(judge)
     entries = read_records(data)
     if limit is not None:
         entries = entries[:limit]
@@ -131,5 +145,18 @@ def score_file(
             raise WorkshopError(f"--pairwise takes one --judge (got {len(judges)}); run one pairwise job per judge")
         if is_url(judges[0]) or devices * num_nodes > 1:
             raise WorkshopError("--pairwise runs on one local judge checkpoint; drop the server URL and --devices")
-        return compare_pair(entries, keys, judge=judges[0], **options)[1]
-    return score(entries, keys, judge=judge, remote=remote, devices=devices, num_nodes=num_nodes, **options)[1]
+        rows, summary = compare_pair(entries, keys, judge=judges[0], **options)
+        audit_rows = audit_pairwise(rows, summary, template) if audit else None
+    else:
+        records, summary = score(entries, keys, judge=judge, remote=remote, devices=devices, num_nodes=num_nodes,
+                                 **options)
+        if summary is None:  # a node other than the first of a multi-node run
+            return None
+        generation = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
+        audit_rows = audit_pointwise(entries, records, keys, judge, remote, summary, template, reference_key,
+                                     batch_size, out_dir, progress, audit_items, generation) if audit else None
+    note = self_preference_note(judge, judged or [])
+    summary["notes"] += [note] if note else []
+    if audit or note:
+        write_audit(out_dir, summary, audit_rows)
+    return summary

@@ -30,7 +30,7 @@ def scores_by_key(records: Sequence[dict], keys: Sequence[str]) -> dict[str, lis
 
 
 def build_summary(records: Sequence[dict], keys: Sequence[str], judge: str, mode: str,
-                  reference_key: str = "output", notes: Sequence[str] = ()) -> dict:
+                  reference_key: str = "output", notes: Sequence[str] = (), subject: str = "judge") -> dict:
     """The summary dict of a run (see the module docstring for its shape)."""
     by_key = records_by_key(records, keys)
     summary = {"judge": judge, "mode": mode, "keys": {}}
@@ -42,7 +42,7 @@ def build_summary(records: Sequence[dict], keys: Sequence[str], judge: str, mode
         paired["reference"] = paired_reference(by_key[a], by_key[b])
         paired["mcnemar_p"] = paired["reference"]["exact_match"]["mcnemar_p"]
         summary["paired"] = paired
-    summary["reliability"] = reliability(records)
+    summary["reliability"] = reliability(records, subject)
     summary["reference_key"] = reference_key
     summary["notes"] = list(notes)
     return summary
@@ -74,7 +74,11 @@ def summary_markdown(summary: dict) -> str:
             f"| {_fmt(ref.get('token_f1'), 3)} | {_fmt(ref.get('rouge_l'), 3)} |"
         )
     p = summary.get("paired")
-    if p:
+    if p and p.get("basis") == "preference":  # pairwise: no second win count beside the pairwise verdicts
+        lines += ["", f"Preference difference ({p['b']} - {p['a']}, 100 x combined preference, {p['n']} items): "
+                      f"mean {_fmt(p['mean_diff'])}, 95% CI {_ci(p['ci95'])}, Wilcoxon p {format_p(p['wilcoxon_p'])}; "
+                      "wins, ties and losses are in the pairwise table below."]
+    elif p:
         lines += [
             "",
             f"Paired ({p['b']} - {p['a']}, {p['n']} items scored under both):",
@@ -104,6 +108,7 @@ def summary_markdown(summary: dict) -> str:
                   f"{_fmt(rel['spearman_rouge_l'])}, with length {_fmt(rel['spearman_length'])}, median valid mass "
                   f"{mass}, unparsed {rel['n_unparsed']} (thresholds: evals/judge/README.md)."]
     lines += _pairwise_lines(summary.get("pairwise")) + _panel_lines(summary.get("panel"))
+    lines += _audit_lines(summary.get("audit"))
     if summary.get("notes"):
         lines += ["", *[f"Note: {n}" for n in summary["notes"]]]
     return "\n".join(lines) + "\n"
@@ -113,13 +118,28 @@ def _pairwise_lines(p: dict | None) -> list[str]:
     """The head-to-head table of a pairwise run (its keys' "scores" are 100 x the combined preference)."""
     if not p:
         return []
-    return ["", f"Pairwise ({p['b']} vs {p['a']}, both orders; the scores above are 100 x each response's "
-                "combined preference):", "",
-            f"| wins {p['a']} / ties / wins {p['b']} | win rate {p['b']} | 95% CI | position consistency "
-            "| first-position rate | longer wins | unparsed |", "|---|---|---|---|---|---|---|",
+    lc = p.get("length_controlled") or {}
+    lc_note = f" ({lc['note']})" if lc.get("note") else ""
+    return ["", f"Pairwise ({p['b']} vs {p['a']}, both orders; the key table above shows 100 x each response's "
+                "combined preference, not a pointwise score):", "",
+            f"| wins {p['a']} / ties / wins {p['b']} | win rate {p['b']} | 95% CI | length-controlled | 95% CI "
+            "| position consistency | first-position rate | longer wins | unparsed |",
+            "|---|---|---|---|---|---|---|---|---|",
             f"| {p['wins_a']} / {p['ties']} / {p['wins_b']} | {_fmt(p['win_rate_b'], 3)} | {_ci(p['ci95'])} "
+            f"| {_fmt(lc.get('win_rate'), 3)} | {_ci(lc.get('ci95'))} "
             f"| {_fmt(p['position_consistency'], 3)} | {_fmt(p['first_position_rate'], 3)} "
-            f"| {_fmt(p['longer_wins_rate'], 3)} | {p['n_unparsed']} |", "", p["sentence"]]
+            f"| {_fmt(p['longer_wins_rate'], 3)} | {p['n_unparsed']} |", "",
+            p["sentence"] + " The length-controlled win rate is the win rate at zero length difference "
+                            f"(alpaca_eval's logistic fit){lc_note}."]
+
+
+def _audit_lines(audit: dict | None) -> list[str]:
+    """One plain sentence per probe of the audit (evals/judge/README.md, "Audit")."""
+    if not audit:
+        return []
+    return ["", f"Audit (probe set v{audit['version']}, prompt {audit['template']}; a judge moved by more than "
+                f"{audit['max_shift']:g} points by a probe is never rated strong):", "",
+            *[f"- {p['sentence']}" for p in audit["probes"]]]
 
 
 def _panel_lines(panel: dict | None) -> list[str]:
@@ -135,6 +155,15 @@ def _panel_lines(panel: dict | None) -> list[str]:
     pairs = ", ".join(f"{p['a']} vs {p['b']} {_fmt(p['spearman'])} (n={p['n']})" for p in panel["spearman"])
     return lines + ["", f"Agreement between judges: Spearman {pairs}; Krippendorff's alpha (interval) "
                         f"{_fmt(panel['krippendorff_alpha'], 3)}."]
+
+
+def write_audit(out_dir: str | Path, summary: dict, audit_rows: Sequence[dict] | None) -> None:
+    """Rewrite summary.json and summary.md after the audit or a note, and write audit.jsonl (when audited)."""
+    out_dir = Path(out_dir)
+    if audit_rows is not None:
+        atomic_write_jsonl(out_dir / "audit.jsonl", audit_rows)
+    atomic_write_json(out_dir / "summary.json", summary)
+    atomic_write_text(out_dir / "summary.md", summary_markdown(summary))
 
 
 def write_outputs(out_dir: str | Path, records: Sequence[dict], summary: dict) -> dict[str, Path]:

@@ -9,13 +9,15 @@ the judge, MMLU, classification, example responses, the finetuning curve, and se
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from workshop.core.errors import WorkshopError
 from workshop.core.io import atomic_write_json, atomic_write_text, read_json
 
 
-def write_report(run_dir: Path, from_results: bool = False) -> dict[str, Path]:
-    """Re-render report.md, report.html and results.json (and loss.png) of a finished pipeline run.
+def write_report(run_dir: Path, from_results: bool = False) -> dict[str, Any]:
+    """Re-render report.md, report.html and results.json (and loss.png) of a finished pipeline run, and send its
+    figures to the finetune's tracker when the recipe names a `logger_name`.
 
     Args:
         run_dir: the run folder (holds pipeline.json), e.g. out/quickstart
@@ -38,8 +40,13 @@ def write_report(run_dir: Path, from_results: bool = False) -> dict[str, Path]:
             series, final_val = read_losses(run_dir / results["finetune"]["metrics_csv"])
             plot_finetune_loss(series, run_dir / "loss.png", final_val)
     md, page = render(results, run_dir)
-    return {
+    written: dict[str, Any] = {
         "results": atomic_write_json(run_dir / "results.json", results),
         "report_md": atomic_write_text(run_dir / "report.md", md),
         "report_html": atomic_write_text(run_dir / "report.html", page),
     }
+    if (run_dir / "pipeline.json").is_file():  # the finetune's logger_name: figures and report to the same tracker run
+        from workshop.report.trackers import log_to_tracker
+
+        written.update({f"tracker {name}": where for name, where in log_to_tracker(results, run_dir).items()})
+    return written

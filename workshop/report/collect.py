@@ -98,6 +98,7 @@ def classify_block(steps: list[dict]) -> dict[str, Any] | None:
 
 def collect(run_dir: Path) -> dict[str, Any]:
     """Every figure of a run as one JSON-able dict (the content of results.json), verdict included."""
+    from workshop.report.explorer import from_judged
     from workshop.report.verdict import build_verdict
 
     run_dir = Path(run_dir)
@@ -122,6 +123,8 @@ def collect(run_dir: Path) -> dict[str, Any]:
         if responses:  # the last respond step's file holds every key
             results["examples"] = judge_examples(judge_dir, Path(responses[-1]["outputs"]["data"]),
                                                  list(results["judge"]["keys"]))
+            results["explorer"] = from_judged(Path(responses[-1]["outputs"]["data"]), judge_dir / "scores.jsonl",
+                                              list(results["judge"]["keys"]))
     for step in steps_of(log, "mmlu"):
         results["mmlu"] = mmlu_block(step)
     classify = classify_block(steps_of(log, "classify"))

@@ -139,6 +139,15 @@ def disagreement(reference: list[dict], judge: dict | None, reliability: dict | 
             "The reference metrics compare with the true answers, so the verdict follows them.")
 
 
+def judge_weakness(judge: dict, judged: dict | None, lead: dict | None) -> str | None:
+    """When the verdict leans on the judge (it leads, or it says better/worse), the weakness its audit found."""
+    weakness = (judge.get("audit") or {}).get("weakness")
+    if not weakness or judged is None or (lead is not judged and judged["change"] == UNCLEAR):
+        return None
+    return (f"This verdict leans on the judge, and its audit found a weakness: {weakness}; "
+            "a finetune that learned that trick would look better to this judge without being better.")
+
+
 def headline(lead: dict | None, others: list[dict]) -> str:
     """One sentence: what changed (the leading finding), and whether the rest moved."""
     if lead is None:
@@ -182,5 +191,6 @@ def build_verdict(results: dict[str, Any]) -> dict[str, Any]:
         "reliability": (reliability or {}).get("sentence"),
         "reliability_verdict": (reliability or {}).get("verdict"),
         "disagreement": disagreement(reference, judged, reliability),
+        "judge_weakness": judge_weakness(judge, judged, lead),
         "missing": missing,
     }

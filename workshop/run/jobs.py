@@ -94,6 +94,7 @@ JOBS: tuple[Job, ...] = (
     Job("workshop.report:write_report", "report", "report", show=f"{SHOW}:show_report", positional=("run_dir",),
         owns={"run_dir": lambda d: d.parent}, reads_run=True,
         outputs=lambda r, d, a: {name: str(p) for name, p in r.items()}),
+    Job("workshop.report.compare:compare", "compare", show=f"{SHOW}:show_compare", positional=("runs",)),
     Job("workshop.run.serve:serve", "serve"),
 )
 VERBS: dict[str, Job] = {job.verb: job for job in JOBS if job.verb}

@@ -1,4 +1,4 @@
-"""What the data, respond, judge and report jobs print for people (the printers named in `workshop.run.jobs`).
+"""What the data, respond, judge, report and compare jobs print for people (the printers named in `workshop.run.jobs`).
 
 Each printer takes the job's result and its keyword arguments; the jobs themselves return data.
 """
@@ -69,6 +69,22 @@ def show_agreement(result: dict, out: Path | None = None, **_: Any) -> None:
         print(f"outputs in {out}")
 
 
-def show_report(paths: dict[str, Path], **_: Any) -> None:
-    """The files written."""
-    print("\n".join(f"wrote {p}" for p in paths.values()))
+def show_report(paths: dict[str, Any], **_: Any) -> None:
+    """The files written, and the tracker run the figures went to."""
+    print("\n".join(f"sent figures to {k[len('tracker '):]}: {p}" if k.startswith("tracker ") else f"wrote {p}"
+                     for k, p in paths.items()))
+
+
+def show_compare(result: dict[str, Any], **_: Any) -> None:
+    """The comparison as text (each run's figures, its call against the baseline), then the files written."""
+    from workshop.report.compare_render import change_text, figure_text
+
+    print(f"{len(result['rows'])} runs against {result['baseline']}; {result['n_comparisons']} p-values "
+          f"Holm-adjusted, better/worse at adjusted p < {result['alpha']}; sorted by {result['measures'][result['sorted_by']]}")
+    for row in result["rows"]:
+        settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+        print(f"{row['name']}{' (baseline)' if row['baseline'] else ''}" + (f"  [{settings}]" if settings else ""))
+        for m, cell in row["cells"].items():
+            print(f"  {result['measures'][m]:<22} {figure_text(m, cell):<22} {change_text(cell.get('vs_baseline'))}")
+    for path in (result.get("files") or {}).values():
+        print(f"wrote {path}")
