@@ -31,7 +31,7 @@ import torch
 
 from workshop.judge import build_prompt
 from workshop.judge.choice import label_token_ids, pair_label_probs
-from workshop.judge.logits import build_tree, score_probs
+from workshop.models.score_probs import build_tree, score_probs
 from workshop.judge.parse import parse_score
 from workshop.judge.prompt import PAIR, PAIRWISE_TEMPLATE, fill, load_template
 
