@@ -1,5 +1,5 @@
 """Label-word classifiers: the finetuning examples are `eval classify`'s prompts with the label word as the only
-target; the converter; a tiny pipeline before -> LoRA -> after whose step outputs follow CONTRACTS.md section 4."""
+target; the converter; a tiny pipeline before -> LoRA -> after whose step outputs are what the report pairs."""
 
 from __future__ import annotations
 

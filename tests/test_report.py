@@ -25,7 +25,7 @@ MMLU_P = binomtest(5, 12, 0.5).pvalue
 
 
 def judge_summary(ci=(-1.0, 3.2)) -> dict:
-    """A judge summary.json with every CONTRACTS.md §1 field."""
+    """A judge summary.json with every field `build_summary` writes."""
     return {
         "judge": "smollm2-135m-instruct", "mode": "logits",
         "keys": {
@@ -67,7 +67,7 @@ def classify_block() -> dict:
 
 
 def fixture_results(run_dir: Path) -> dict:
-    """A results.json as `collect` writes it, every CONTRACTS.md field filled, plus a loss curve on disk."""
+    """A results.json as `collect` writes it, every field filled, plus a loss curve on disk."""
     series = {"train_loss": [(float(s), 2.0 - s / 40) for s in range(1, 49)], "val_loss": [(12.0, 1.9), (48.0, 1.1)]}
     plot_finetune_loss(series, run_dir / "loss.png", final_val=1.083)
     results = {

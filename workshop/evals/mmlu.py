@@ -262,7 +262,7 @@ def compare(models: Sequence[str], out_dir: str | Path | None = None, labels: Se
 
     Returns (and with `out_dir` writes as results.json, beside compare.md and one folder per
     model) `{"models": [label, ...], "sources": {label: model}, "accuracy": {label: {task: {acc,
-    stderr, n}}}, "paired": CONTRACTS §3 block or None, "note": why there is no paired block}`
+    stderr, n}}}, "paired": `mmlu_paired.paired` or None, "note": why there is no paired block}`
     (None on the helper nodes of a multi-node run).
     """
     from workshop.evals.mmlu_paired import paired, task_counts

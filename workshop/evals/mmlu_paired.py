@@ -65,7 +65,7 @@ def outcomes(results: dict, label: str) -> dict[str, dict[int, tuple[bool, str]]
 
 
 def paired(results_a: dict, results_b: dict, a: str, b: str) -> dict[str, Any]:
-    """CONTRACTS §3: both right / only a / only b / neither over the questions both answered, McNemar's p,
+    """Both right / only a / only b / neither over the questions both answered, McNemar's p,
     and per subject n, accuracy and standard error of each model beside chance."""
     from workshop.core.stats import mcnemar
 

@@ -2,7 +2,7 @@
 
 `summary.json` is `{"judge", "mode", "keys": {KEY: {n, n_scored, mean, median, std, ci95,
 reference}}, "paired": {..., reference, mcnemar_p}, "reliability": {...}, "notes": [...]}`
-(`paired` only with two keys; the shapes are in CONTRACTS.md §1); `summary.md` says the same
+(`paired` only with two keys; `build_summary` writes each block); `summary.md` says the same
 in tables and opens with the reliability sentence.
 """
 

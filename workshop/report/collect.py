@@ -1,7 +1,7 @@
 """Every figure of a finished pipeline run (`pipeline.json` + step folders) as one JSON-able dict: results.json.
 
 The report is rendered from this dict alone, so `results.json` is the run's record: settings
-and timings of every step, the finetuning curve's ends, the judge summary (CONTRACTS §1), the
+and timings of every step, the finetuning curve's ends, the judge summary (`workshop.judge.summary`), the
 MMLU accuracies and paired block (§3), classification before/after (§4), a few example
 responses with their scores, and the verdict built from them (§2, `workshop.report.verdict`).
 """
@@ -77,7 +77,7 @@ def mmlu_block(step: dict) -> dict[str, Any]:
 
 
 def classify_block(steps: list[dict]) -> dict[str, Any] | None:
-    """CONTRACTS §4: the first and last classify steps paired by item index (McNemar on `correct`)."""
+    """The first and last classify steps paired by item index (McNemar on `correct`)."""
     from workshop.core.stats import mcnemar
 
     runs = [read_json(s["outputs"]["results"]) for s in steps if Path(s["outputs"].get("results", "")).is_file()]

@@ -10,7 +10,7 @@ def read_losses(metrics_csv: Path) -> tuple[dict[str, list[tuple[float, float]]]
     """(step, value) series of every loss column of LitGPT's `metrics.csv`, and the final validation loss.
 
     LitGPT logs its final validation without a step, so that row reads step 0 after the
-    training rows; it is the final value, not a point at the start of the curve (CONTRACTS §5).
+    training rows; it is the final value, not a point at the start of the curve.
     """
     series: dict[str, list[tuple[float, float]]] = {}
     final_val = None

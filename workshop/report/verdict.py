@@ -1,4 +1,4 @@
-"""The verdict a report opens with: what changed with finetuning, and how sure we can be (CONTRACTS.md §2).
+"""The verdict a report opens with: what changed with finetuning, and how sure we can be.
 
 Every figure is a paired before/after comparison on the same items, read from what the run
 already measured: exact match and ROUGE-L against the reference answers (judge summary's
@@ -92,7 +92,7 @@ def judge_finding(judge: dict) -> dict[str, Any] | None:
 
 
 def mmlu_finding(mmlu: dict) -> dict[str, Any] | None:
-    """MMLU per question (CONTRACTS §3 block): accuracy a → b, McNemar's exact p."""
+    """MMLU per question (the `paired` block of `workshop.evals.mmlu_paired.paired`): accuracy a → b, McNemar's exact p."""
     p = (mmlu or {}).get("paired")
     if not p:
         return None
@@ -106,7 +106,7 @@ def mmlu_finding(mmlu: dict) -> dict[str, Any] | None:
 
 
 def classify_finding(classify: dict) -> dict[str, Any] | None:
-    """Label classification before → after (CONTRACTS §4): MCC and accuracy, McNemar's exact p on `correct`."""
+    """Label classification before → after (the classify steps paired by `workshop.report.collect`): MCC and accuracy, McNemar's exact p on `correct`."""
     if not classify or "paired" not in classify:
         return None
     before, after, p = classify["before"], classify["after"], classify["paired"]
