@@ -92,7 +92,7 @@ def judge_finding(judge: dict) -> dict[str, Any] | None:
 
 
 def mmlu_finding(mmlu: dict) -> dict[str, Any] | None:
-    """MMLU per question (the `paired` block of `workshop.evals.mmlu_paired.paired`): accuracy a → b, McNemar's exact p."""
+    """MMLU per question (`mmlu_paired.paired`'s block): accuracy a → b, McNemar's exact p."""
     p = (mmlu or {}).get("paired")
     if not p:
         return None
